@@ -1,0 +1,647 @@
+"""Turns what a scanner sent into a parcel identity, a station code, or a clear reason.
+
+This is the one place that knows barcode formats: scanner framing (prefixes, suffixes,
+AIM symbology identifiers, FNC1 stand-ins), the station's own ``$ST:`` codes, carrier
+tracking numbers and their check digits, GS1 element strings (through ``biip``), carrier
+tracking URLs, GS1 Digital Link URIs and structured payloads that carry a tracking id.
+
+``identify`` never raises: anything a scanner can send (empty, noise, bytes that are not
+UTF-8) comes back as an :class:`Unreadable` with a reason a worker understands.
+
+``index_keys`` gives the keys a manifest code is stored under; ``ParcelCode.keys`` the
+keys a scan is looked up by. Both go through the same reading of the text, so any code
+printed on a parcel finds it: a 34-digit FedEx barcode finds the 12-digit tracking id,
+a USPS ``420`` ZIP + IMpb label finds the IMpb, a GS1-128 SSCC label finds the SSCC.
+
+When a number fits a format but fails its check digit, the result is still a
+:class:`ParcelCode` (with ``problem`` set): the manifest decides, and the problem is the
+reason shown only when the manifest does not know the code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from biip import BiipException, ParseConfig
+from biip.checksums import gs1_standard_check_digit
+from biip.gs1_digital_link_uris import GS1DigitalLinkURI
+from biip.gs1_element_strings import GS1ElementString
+from biip.gs1_messages import GS1Message
+
+STATION_PREFIX = "$ST:"
+MAX_SCAN_LENGTH = 512
+GS = "\x1d"  # ASCII group separator: how scanners send FNC1 inside a GS1 barcode
+RS = "\x1e"
+EOT = "\x04"
+
+NOT_KNOWN = "not a barcode this station knows"
+CHECK_WRONG = "check digit wrong: expected {expected}, got {got}"
+
+
+@dataclass(frozen=True)
+class ParcelCode:
+    """Text that may name a parcel.
+
+    ``keys`` are lookup keys, most specific first. ``problem`` is set when the text looks
+    like a known format but fails its check (a wrong check digit): the manifest may still
+    know it, so lookup happens first and the problem is the reason only if it does not.
+    """
+
+    text: str
+    keys: tuple[str, ...]
+    format: str = "unknown"
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class StationCode:
+    """A code the station printed itself: ``kind`` is van, lane or command."""
+
+    kind: str
+    value: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A scan that names nothing; ``reason`` is shown to the worker and stored."""
+
+    text: str
+    reason: str
+
+
+Identity = ParcelCode | StationCode | Unreadable
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How a scanner is programmed to frame its scans, beyond what is handled anyway.
+
+    CR, LF, TAB, surrounding spaces, stray control characters and AIM symbology
+    identifiers are always handled. ``prefixes`` and ``suffixes`` are strings a scanner
+    was programmed to add (one of each is removed, longest first); ``fnc1`` is the
+    stand-in string a scanner sends for FNC1 when it cannot send GS (0x1D), for example
+    ``"<GS>"`` or ``"^"``. Choose a stand-in that never occurs in the data itself.
+    """
+
+    prefixes: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+    fnc1: str | None = None
+
+
+DEFAULT_FRAMING = Framing()
+
+# --- station codes -------------------------------------------------------------------
+
+_STATION_KINDS = {"VAN": "van", "LANE": "lane", "CMD": "command"}
+_KIND_WORDS = {"van": "VAN", "lane": "LANE", "command": "CMD", "cmd": "CMD"}
+_VAN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+_COMMAND = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
+
+
+def station_code(kind: str, value: str) -> str:
+    """The barcode text for one of the station's own codes.
+
+    ``kind`` is ``"van"``, ``"lane"`` or ``"command"``. Raises :class:`ValueError` for a
+    value the station could not read back (a lane that is not a number, a van id with
+    spaces), so a bad code is never printed.
+    """
+    word = _KIND_WORDS.get(kind.lower())
+    if word is None:
+        raise ValueError(f"unknown station code kind {kind!r}: use van, lane or command")
+    parsed = _station_value(word, value.strip())
+    if isinstance(parsed, str) and parsed.startswith("!"):
+        raise ValueError(parsed[1:])
+    return f"{STATION_PREFIX}{word}:{parsed}"
+
+
+def _station_value(word: str, value: str) -> str:
+    """The canonical value of a station code, or ``"!reason"`` when it is not valid."""
+    if word == "LANE":
+        if not value.isdigit() or not value.isascii() or int(value) < 1:
+            return "!lane must be a number from 1 up"
+        return str(int(value))
+    if word == "VAN":
+        if not _VAN_ID.fullmatch(value):
+            return "!van id must be letters, digits, '.', '_' or '-'"
+        return value
+    name = value.upper()
+    if not _COMMAND.fullmatch(name):
+        return "!command must be a word of letters, digits or '_'"
+    return name
+
+
+def _read_station_code(text: str) -> StationCode | Unreadable:
+    word, _, value = text[len(STATION_PREFIX):].partition(":")
+    kind = _STATION_KINDS.get(word.upper())
+    if kind is None or not value:
+        return Unreadable(text, "station code not recognised")
+    parsed = _station_value(word.upper(), value.strip())
+    if parsed.startswith("!"):
+        return Unreadable(text, f"station code not recognised: {parsed[1:]}")
+    return StationCode(kind, parsed, text)
+
+
+# --- check digits ----------------------------------------------------------------------
+
+
+def _gs1_check(payload: str) -> int:
+    # GS1 mod 10 (weights 3,1 from the right): SSCC, GSIN, IMpb, FedEx Ground, USPS 20.
+    return gs1_standard_check_digit(payload)
+
+
+def _ups_value(ch: str) -> int:
+    # UPS (and OnTrac) map letters onto digits as A=2, B=3 ... I=0, J=1 ...
+    return int(ch) if ch.isdigit() else (ord(ch) - 63) % 10
+
+
+def _ups_check(payload: str) -> int:
+    # Weights 1,2,1,2... from the left; UPS over the 15 characters after "1Z", OnTrac
+    # over its letter and 13 digits.
+    total = sum(_ups_value(ch) * (2 if i % 2 else 1) for i, ch in enumerate(payload))
+    return (10 - total % 10) % 10
+
+
+def _fedex_express_check(payload: str) -> int:
+    # Weights 1,3,7 from the right, modulo 11 then 10; the 34-digit form's 13-digit
+    # serial gives the same digit as the 12-digit tracking number it ends with.
+    weights = (1, 3, 7)
+    total = sum(int(d) * weights[i % 3] for i, d in enumerate(reversed(payload)))
+    return total % 11 % 10
+
+
+def _mod7_check(payload: str) -> int:
+    return int(payload) % 7
+
+
+_S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
+
+
+def _s10_check(serial: str) -> int:
+    r = 11 - sum(int(d) * w for d, w in zip(serial, _S10_WEIGHTS, strict=True)) % 11
+    return 0 if r == 10 else 5 if r == 11 else r
+
+
+def _check_problem(expected: int, got: str) -> str:
+    return CHECK_WRONG.format(expected=expected, got=got)
+
+
+# --- carrier numbers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """One interpretation of a code: keys empty means the reason in ``problem`` refuses it."""
+
+    format: str
+    keys: tuple[str, ...]
+    problem: str | None = None
+
+
+def _checked(fmt: str, keys: tuple[str, ...], expected: int, got: str) -> _Reading:
+    ok = str(expected) == got
+    return _Reading(fmt, keys, None if ok else _check_problem(expected, got))
+
+
+_S10 = re.compile(r"[A-Z]{2}\d{9}[A-Z]{2}")
+_DHL_ECOMMERCE = re.compile(r"(?:GM|LX|RX|UV|CN|SG|TH|IN|HK|MY)\d{10,39}")
+_DHL_PIECE = re.compile(r"J[A-Z]{2,3}\d{9,10}")
+_OTHER_CODE = re.compile(r"[A-Z0-9][A-Z0-9._/+#*]{3,39}")
+# ISO 3166-1 alpha-2 codes, for the country at the end of a UPU S10 number.
+_COUNTRIES = frozenset(
+    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
+    BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK
+    DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR
+    GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM
+    KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP
+    MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL
+    PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST
+    SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG
+    VI VN VU WF WS YE YT ZA ZM ZW XK""".split()
+)
+
+
+def normalise(text: str) -> str:
+    """Upper case, with spaces and dashes removed: the form every key is stored in."""
+    return text.upper().replace(" ", "").replace("-", "").replace("\t", "")
+
+
+def _read_number(t: str) -> _Reading:
+    """Read a normalised code (upper case, no spaces or dashes) as a carrier number.
+
+    Returns format ``"other"`` for a plausible code of no known format, so an order code
+    in the manifest is still found, and keys ``()`` when the text is no code at all.
+    """
+    if t.isdigit():
+        return _read_digits(t)
+    if t.startswith("1Z"):
+        if len(t) != 18:
+            return _Reading("ups", (), f"truncated: UPS 1Z number needs 18 characters, got {len(t)}")
+        if not t.isalnum() or not t.isascii():
+            return _Reading("ups", (), NOT_KNOWN)
+        return _checked("ups", (t,), _ups_check(t[2:17]), t[17])
+    if t.startswith("TBA") and t[3:].isdigit():
+        # Amazon Logistics has no check digit; 12 digits is the published length.
+        if len(t) == 15:
+            return _Reading("amazon", (t,))
+        return _Reading("amazon", (t,), f"Amazon TBA number should have 12 digits, got {len(t) - 3}")
+    if len(t) == 15 and t[0] in "CD" and t[1:].isdigit():
+        return _checked("ontrac", (t,), _ups_check(t[:14]), t[14])
+    if len(t) == 13 and _S10.fullmatch(t):
+        reading = _checked("s10", (t,), _s10_check(t[2:10]), t[10])
+        if reading.problem is None and t[11:] not in _COUNTRIES:
+            return _Reading("s10", (t,), f"country code {t[11:]} unknown")
+        return reading
+    if _DHL_ECOMMERCE.fullmatch(t):
+        return _Reading("dhl-ecommerce", (t,))
+    if _DHL_PIECE.fullmatch(t):
+        return _Reading("dhl-piece", (t,))
+    if t.isascii() and _OTHER_CODE.fullmatch(t):
+        return _Reading("other", (t,), NOT_KNOWN)
+    return _Reading("other", (), NOT_KNOWN)
+
+
+def _read_digits(t: str) -> _Reading:
+    n = len(t)
+    if n in (10, 11):
+        return _checked("dhl-express", (t,), _mod7_check(t[:-1]), t[-1])
+    if n == 12:
+        return _checked("fedex-express", (t,), _fedex_express_check(t[:-1]), t[-1])
+    if n == 15:
+        return _checked("fedex-ground", (t,), _gs1_check(t[:-1]), t[-1])
+    if n == 18:
+        return _checked("sscc", (t,), _gs1_check(t[:-1]), t[-1])
+    if n == 20:
+        return _read_20(t)
+    if t.startswith(("420", "421")) and n > 12:
+        return _read_postal_routed(t)
+    if n == 22 and t.startswith("96"):
+        # FedEx Ground 96: the 15-digit Ground tracking number is its last 15 digits.
+        return _checked("fedex-ground", (t, t[-15:]), _gs1_check(t[-15:-1]), t[-1])
+    if n in (22, 26, 30, 34) and t[0] == "9" and t[1] in "12345":
+        return _read_impb(t)
+    if n == 34 and t.startswith(("10", "96")):
+        # FedEx 34-digit barcode: the 12-digit tracking number is its last 12 digits and
+        # the check digit covers the 13 digits before the check digit.
+        return _checked("fedex-express", (t[-12:], t), _fedex_express_check(t[-14:-1]), t[-1])
+    if n in (26, 30, 34):
+        return _read_impb(t)
+    if 4 <= n <= 40:
+        return _Reading("other", (t,), NOT_KNOWN)
+    return _Reading("other", (), NOT_KNOWN)
+
+
+def _read_20(t: str) -> _Reading:
+    # Twenty digits: a USPS 20 number, a FedEx SmartPost number (an IMpb with its "92"
+    # left off), or an SSCC with its AI (00) printed without FNC1.
+    got = t[-1]
+    if t.startswith("00") and str(_gs1_check(t[2:-1])) == got:
+        return _Reading("sscc", (t[2:], t))
+    if str(_gs1_check(t[:-1])) == got:
+        return _Reading("usps-20", (t,))
+    if str(_gs1_check("92" + t[:-1])) == got:
+        return _Reading("fedex-smartpost", (t, "92" + t))
+    return _Reading("usps-20", (t,), _check_problem(_gs1_check(t[:-1]), got))
+
+
+def _read_impb(t: str) -> _Reading:
+    """A USPS Intelligent Mail package barcode number (20 to 34 digits)."""
+    keys: tuple[str, ...] = (t,)
+    if len(t) == 22 and t.startswith("92"):
+        # FedEx SmartPost manifests may hold the number without its "92".
+        keys = (t, t[2:])
+    return _checked("usps-impb", keys, _gs1_check(t[:-1]), t[-1])
+
+
+def _read_postal_routed(t: str) -> _Reading:
+    """AI 420/421 + postal code + tracking number, the GS after the postal code lost.
+
+    biip cannot split these: 420 is variable length. USPS prints a 5 or 9 digit ZIP; 421
+    adds a 3-digit country. The tracking number that follows is an IMpb (22/26/30/34
+    digits starting 9[1-5]) or a 20-digit number; the first split whose check digit
+    holds wins, else the most likely split is returned with its problem.
+    """
+    country = 3 if t.startswith("421") else 0
+    fallback: _Reading | None = None
+    for zip_len in (5, 9):
+        rest = t[3 + country + zip_len:]
+        if len(rest) not in (20, 22, 26, 30, 34):
+            continue
+        if len(rest) != 20 and not (rest[0] == "9" and rest[1] in "12345"):
+            continue
+        reading = _read_impb(rest) if len(rest) != 20 else _read_20(rest)
+        if reading.problem is None:
+            return reading
+        fallback = fallback or reading
+    if fallback is not None:
+        return fallback
+    if len(t) in (8, 12) or (country and len(t) <= 18):
+        return _Reading("postal-code", (), _postal_only(t[3 + country:]))
+    return _Reading("other", (t,), NOT_KNOWN)
+
+
+def _postal_only(postal: str) -> str:
+    return f"ship-to postal code only ({postal}): scan the tracking barcode"
+
+
+# --- GS1 ---------------------------------------------------------------------------------
+
+# AIM symbology identifiers whose data is a GS1 element string (FNC1 in first position).
+_GS1_AIM = frozenset({"]C1", "]e0", "]d2", "]Q3", "]J1"})
+_GS1_CONFIG = ParseConfig(separator_chars=(GS,))
+# AIs that identify a parcel, most specific first; 9x after 420 carry a USPS IMpb.
+_PARCEL_AIS = ("00", "402", "401")
+_GS1_START = ("00", "401", "402", "420", "421")
+_SSCC_TRUNCATED = re.compile(r"Failed to match '00(\d*)'")
+
+
+def _read_gs1(data: str) -> _Reading:
+    """Read a GS1 element string (FNC1 as GS) with biip and pick the parcel keys."""
+    data = data.lstrip(GS).rstrip(GS)
+    if data.startswith(("420", "421")) and GS not in data and data.isdigit():
+        return _read_postal_routed(data)
+    try:
+        message = GS1Message.parse(data, config=_GS1_CONFIG)
+    except BiipException as exc:
+        return _gs1_failure(data, str(exc))
+    return _read_elements(message.element_strings)
+
+
+def _gs1_failure(data: str, error: str) -> _Reading:
+    if data.startswith(("420", "421")) and GS in data:
+        # A postal code then a tracking number that is not an AI of its own (a FedEx
+        # SmartPost 20-digit number): biip cannot know; read the part after the GS.
+        head, _, rest = data.partition(GS)
+        reading = _read_number(normalise(rest.replace(GS, "")))
+        if reading.keys and reading.format != "other":
+            return reading
+        return _Reading("postal-code", (), _postal_only(head[3:]))
+    if data.startswith("00"):
+        digits = len(data) - 2
+        if digits < 18:
+            return _Reading("sscc", (), f"truncated: SSCC needs 18 digits, got {digits}")
+    return _Reading("gs1", (), f"{NOT_KNOWN} (GS1 data not readable)")
+
+
+def _read_elements(elements: Iterable[GS1ElementString]) -> _Reading:
+    by_ai: dict[str, str] = {}
+    impb: _Reading | None = None
+    postal: str | None = None
+    for es in elements:
+        ai = es.ai.ai
+        by_ai.setdefault(ai, es.value)
+        if ai in ("420", "421"):
+            postal = es.value
+        elif len(ai) == 2 and ai[0] == "9" and ai[1] in "12345" and impb is None:
+            # USPS: "420 ZIP, FNC1, IMpb"; the IMpb's channel digits read as AI 9x.
+            impb = _read_number(ai + normalise(es.value))
+    keys: list[str] = []
+    problem: str | None = None
+    fmt = ""
+    sscc = by_ai.get("00")
+    if sscc is not None:
+        fmt = "sscc"
+        keys.append(sscc)
+        problem = _gs1_problem(sscc)
+    if impb is not None and impb.keys:
+        fmt = fmt or impb.format
+        keys.extend(impb.keys)
+        problem = problem or impb.problem
+    gsin = by_ai.get("402")
+    if gsin is not None:
+        fmt = fmt or "gs1-402"
+        keys.append(gsin)
+        problem = problem or _gs1_problem(gsin)
+    ginc = by_ai.get("401")
+    if ginc is not None:
+        fmt = fmt or "gs1-401"
+        keys.append(normalise(ginc))
+    if keys:
+        return _Reading(fmt, tuple(dict.fromkeys(keys)), problem)
+    if postal is not None:
+        return _Reading("postal-code", (), _postal_only(postal))
+    if "01" in by_ai or "02" in by_ai:
+        return _Reading("gs1", (), "product barcode (GTIN), not a parcel label: scan the shipping label")
+    return _Reading("gs1", (), "GS1 barcode without a parcel number: scan the shipping label")
+
+
+def _gs1_problem(number: str) -> str | None:
+    expected = _gs1_check(number[:-1])
+    return None if str(expected) == number[-1] else _check_problem(expected, number[-1])
+
+
+def _read_hri(text: str) -> _Reading:
+    """GS1 human readable form, "(00) 1061...": what a manifest or a 2D code may hold."""
+    try:
+        message = GS1Message.parse_hri(text)
+    except BiipException as exc:
+        compact = "".join(text.split())
+        if compact.startswith("(00)"):
+            digits = len(compact) - 4
+            if compact[4:].isdigit() and digits < 18:
+                return _Reading("sscc", (), f"truncated: SSCC needs 18 digits, got {digits}")
+        return _gs1_failure(compact.replace("(", "").replace(")", ""), str(exc))
+    return _read_elements(message.element_strings)
+
+
+# --- URLs and structured payloads ------------------------------------------------------
+
+# Query parameters carriers put the tracking number in (lower case).
+_TRACKING_PARAMS = frozenset(
+    """tracknum tracknums tracknumber tracknumbers trknbr trackingnumber trackingnumbers
+    tracking_number tracking-id trackingid tlabels labels awb number id track tracking
+    shipmentid piececode parcelnumber q""".split()
+)
+_URL_SPLIT = re.compile(r"[,;|\s]+")
+_DIGITAL_LINK_AI = re.compile(r"/(00|01|401|402|414|417|8003|8004|8006|8010|8013|8017|8018)/")
+
+
+def _best(candidates: Iterable[str], allow_other: bool) -> _Reading | None:
+    """The candidate that reads best: a known format with a good check, then one with a
+    problem, then (if allowed) a plausible code of no known format."""
+    with_problem: _Reading | None = None
+    other: _Reading | None = None
+    for candidate in candidates:
+        t = normalise(candidate)
+        if not t or len(t) > 60:
+            continue
+        reading = _read_number(t)
+        if not reading.keys:
+            continue
+        if reading.format == "other":
+            other = other or reading
+        elif reading.problem is None:
+            return reading
+        else:
+            with_problem = with_problem or reading
+    return with_problem or (other if allow_other else None)
+
+
+def _read_url(text: str) -> _Reading:
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return _Reading("url", (), f"{NOT_KNOWN} (web address not readable)")
+    if _DIGITAL_LINK_AI.search(parts.path) or parts.netloc.lower().endswith("id.gs1.org"):
+        try:
+            link = GS1DigitalLinkURI.parse(text)
+        except BiipException:
+            return _Reading("gs1-digital-link", (), f"{NOT_KNOWN} (GS1 Digital Link not readable)")
+        return _read_elements(link.element_strings)
+    params = parse_qsl(parts.query, keep_blank_values=False)
+    if "?" in parts.fragment:
+        # Single-page tracking sites put the query after the "#".
+        params += parse_qsl(parts.fragment.split("?", 1)[1])
+    named = [v for k, v in params if k.lower() in _TRACKING_PARAMS]
+    values = [piece for v in named for piece in _URL_SPLIT.split(v)]
+    found = _best(values, allow_other=True)
+    if found is not None:
+        return found
+    # Otherwise the id is a path segment (track.amazon.com/tracking/TBA...) or some
+    # other parameter; only a known format counts there, never a word like "track".
+    segments = [unquote(s) for s in reversed(parts.path.split("/")) if s]
+    others = [piece for _, v in params for piece in _URL_SPLIT.split(v)]
+    found = _best(segments + others, allow_other=False)
+    if found is not None:
+        return found
+    return _Reading("url", (), "web address without a tracking number this station knows")
+
+
+_PAYLOAD_SPLIT = re.compile(r"[\x1d\x1e\x04,;|{}\[\]\"'=:<>()\s]+")
+
+
+def _read_payload(text: str) -> _Reading:
+    """A structured 2D payload (ISO/IEC 15434 "[)>", JSON, key=value): find a tracking id."""
+    found = _best(_PAYLOAD_SPLIT.split(text), allow_other=False)
+    if found is not None:
+        return found
+    return _Reading("payload", (), f"{NOT_KNOWN} (no tracking number in the 2D code)")
+
+
+# --- framing and dispatch ----------------------------------------------------------------
+
+# Control characters removed anywhere (GS, RS and EOT carry meaning and are kept).
+_STRAY = {c: None for c in range(0x20) if c not in (0x1D, 0x1E, 0x04)}
+_STRAY.update({c: None for c in range(0x7F, 0xA0)})
+_STRAY.update({0xFEFF: None, 0x200B: None})
+_EDGE = "".join(chr(c) for c in range(0x21)) + "\x7f\u00a0\ufeff"
+_AIM = re.compile(r"\][A-Za-z][0-9A-Za-z]")
+
+
+def _decode(data: bytes | str) -> tuple[str, bool]:
+    if isinstance(data, str):
+        return data, True
+    try:
+        return data.decode("utf-8"), True
+    except UnicodeDecodeError:
+        # latin-1 maps every byte: framing and C1 control bytes can still be stripped
+        # and a readable code inside is not lost; anything left outside ASCII fails.
+        return data.decode("latin-1"), False
+
+
+def _unframe(text: str, framing: Framing) -> str:
+    text = text.strip(_EDGE)
+    for prefix in sorted(framing.prefixes, key=len, reverse=True):
+        if prefix and text.startswith(prefix):
+            text = text[len(prefix):].strip(_EDGE)
+            break
+    for suffix in sorted(framing.suffixes, key=len, reverse=True):
+        if suffix and text.endswith(suffix):
+            text = text[: -len(suffix)].strip(_EDGE)
+            break
+    return text
+
+
+def identify(data: bytes | str, framing: Framing | None = None) -> Identity:
+    """What a scan names: a parcel code, one of the station's codes, or why neither.
+
+    Never raises. ``framing`` holds a scanner's programmed prefixes, suffixes and FNC1
+    stand-in; CR/LF/TAB, spaces, stray control characters and AIM identifiers are
+    always handled.
+    """
+    try:
+        return _identify(data, framing or DEFAULT_FRAMING)
+    except Exception as exc:  # noqa: BLE001 - a scan must never crash the station
+        text = data.decode("latin-1") if isinstance(data, bytes) else str(data)
+        return Unreadable(text[:80], f"{NOT_KNOWN} (internal error: {type(exc).__name__})")
+
+
+def _identify(data: bytes | str, framing: Framing) -> Identity:
+    text, utf8 = _decode(data)
+    if len(text) > MAX_SCAN_LENGTH * 4:
+        return Unreadable(text[:40] + "…", f"{NOT_KNOWN} (far too long)")
+    text = _unframe(text, framing)
+    if not text:
+        return Unreadable("", "empty scan")
+    if "\r" in text or "\n" in text:
+        return Unreadable(text[:80], "two barcodes in one scan: scan one barcode at a time")
+    text = text.translate(_STRAY).strip(_EDGE)
+    if not text:
+        return Unreadable("", "empty scan")
+    if len(text) > MAX_SCAN_LENGTH:
+        return Unreadable(text[:40] + "…", f"{NOT_KNOWN} (far too long)")
+    aim = ""
+    if text[0] == "]" and _AIM.match(text):
+        aim, text = text[:3], text[3:].lstrip(_EDGE)
+        if not text:
+            return Unreadable(aim, "empty scan")
+    if text[:4].upper() == STATION_PREFIX:
+        return _read_station_code(text)
+    if not utf8 and not text.isascii():
+        return Unreadable(text[:80], f"{NOT_KNOWN} (scanner sent bytes that are not text)")
+    if framing.fnc1:
+        text = text.replace(framing.fnc1, GS)
+    reading = _dispatch(text, aim)
+    if reading.keys:
+        return ParcelCode(text, reading.keys, reading.format, reading.problem)
+    return Unreadable(text, reading.problem or NOT_KNOWN)
+
+
+def _dispatch(text: str, aim: str) -> _Reading:
+    # Cheapest tests first: most scans are plain carrier numbers and never reach biip.
+    if aim in _GS1_AIM:
+        return _read_gs1(text)
+    if text[0] == GS:
+        return _read_gs1(text)
+    if text.startswith("[)>"):
+        return _read_payload(text)
+    if GS in text:
+        first = text.split(GS, 1)[0]
+        if first.isdigit() and first.startswith(_GS1_START + ("01", "02")):
+            return _read_gs1(text)
+        return _read_payload(text)
+    lower = text[:8].lower()
+    if lower.startswith(("http://", "https://", "www.")):
+        return _read_url(text if lower[0] == "h" else "https://" + text)
+    if text[0] == "(" and text[1:2].isdigit():
+        return _read_hri(text)
+    t = normalise(text)
+    reading = _read_number(t)
+    if reading.format != "other" or reading.keys:
+        if reading.format == "other" and aim not in ("]C0", "]d1", "]Q1") and t.startswith(_GS1_START):
+            # A GS1 string whose scanner dropped FNC1 and sends no AIM identifier.
+            gs1 = _read_gs1(t)
+            if gs1.keys:
+                return gs1
+        return reading
+    if any(ch in text for ch in "{}=;|") and len(text) > 12:
+        return _read_payload(text)
+    return reading
+
+
+def index_keys(code: str) -> tuple[str, ...]:
+    """The keys under which a manifest code is stored.
+
+    The same reading as a scan: ``identify(code)``'s keys (so a manifest SSCC written as
+    ``(00) 1061...`` or ``00106...`` is stored under the 18 digits), then the code itself
+    normalised. Any barcode printed for that code yields at least one of these keys.
+    """
+    base = normalise("".join(ch for ch in code if ch.isprintable()).strip())
+    identity = identify(code)
+    keys = identity.keys if isinstance(identity, ParcelCode) else ()
+    if base:
+        keys = (*keys, base)
+    return tuple(dict.fromkeys(keys))

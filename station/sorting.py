@@ -1,0 +1,70 @@
+"""What lane does this parcel go to: the sort decision, in one place.
+
+Pure functions over what the store knows about one parcel; no I/O. The core looks the
+parcel up, calls :func:`decide_sort`, and commits the event the decision describes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from station.barcodes import Identity, ParcelCode, StationCode, Unreadable
+from station.model import EventKind, Outcome
+
+NO_PLAN_REASON = "no plan yet: ask the hub lead to plan the day"
+UNKNOWN_REASON = "unknown parcel: not in today's manifest, put it in the exception lane"
+
+
+@dataclass(frozen=True)
+class ParcelFacts:
+    """What the store knows about the scanned parcel, gathered in the scan's transaction."""
+
+    tracking_id: str
+    cancelled: bool
+    van_id: str | None  # from the active plan
+    lane: int | None
+    stop: int | None
+    plan_exists: bool
+    unplanned_reason: str | None
+    already_sorted: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A decision before it has an event id: what to show, and what to record."""
+
+    outcome: Outcome
+    kind: EventKind
+    tracking_id: str | None = None
+    lane: int | None = None
+    van: str | None = None
+    stop: int | None = None
+    reason: str | None = None
+    print_label: bool = False
+
+
+def decide_sort(identity: Identity, facts: ParcelFacts | None, exception_lane: int) -> Verdict:
+    """The sort scanner's decision for one scan."""
+    if isinstance(identity, Unreadable):
+        return Verdict(Outcome.INVALID, EventKind.EXCEPTION, lane=exception_lane, reason=identity.reason)
+    if isinstance(identity, StationCode):
+        return Verdict(Outcome.COMMAND, EventKind.COMMAND, reason=f"station code: {identity.kind} {identity.value}")
+    assert isinstance(identity, ParcelCode)
+    if facts is None:
+        reason = identity.problem or UNKNOWN_REASON
+        outcome = Outcome.INVALID if identity.problem else Outcome.UNKNOWN
+        return Verdict(outcome, EventKind.EXCEPTION, lane=exception_lane, reason=reason)
+    tid = facts.tracking_id
+    if facts.cancelled:
+        return Verdict(Outcome.CANCELLED, EventKind.CANCELLED, tid, lane=exception_lane,
+                       reason="cancelled: do not load, put it in the exception lane")
+    if facts.van_id is None:
+        if not facts.plan_exists:
+            return Verdict(Outcome.NO_PLAN, EventKind.ARRIVED, tid, reason=NO_PLAN_REASON)
+        why = facts.unplanned_reason or "not in the plan"
+        return Verdict(Outcome.NO_PLAN, EventKind.ARRIVED, tid, lane=exception_lane,
+                       reason=f"not planned ({why}): put it in the exception lane and tell the hub lead")
+    if facts.already_sorted:
+        return Verdict(Outcome.REPEAT, EventKind.REPEAT, tid, facts.lane, facts.van_id, facts.stop,
+                       reason="already sorted: same lane again")
+    return Verdict(Outcome.SORTED, EventKind.SORTED, tid, facts.lane, facts.van_id, facts.stop, print_label=True)

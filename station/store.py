@@ -1,0 +1,218 @@
+"""The station's database: one SQLite file, schema by migrations, durable writes.
+
+Owns the connection settings that keep acknowledged scans safe when the power is pulled
+(WAL + synchronous=FULL, measured in FIELD-NOTES.md), the schema (``sqlite_utils``
+migrations recorded in the database), and the ``write()`` transaction every
+read-then-write uses (BEGIN IMMEDIATE, so two writers queue on the busy timeout
+instead of failing at once with "database is locked").
+
+Other packages that need tables of their own (sync, printing) register a migration set
+with :func:`register_migrations`; :meth:`Store.open` applies all of them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from station.errors import StoreError
+
+BUSY_TIMEOUT_MS = 5000
+
+migrations = Migrations("station")
+_migration_sets: list[Migrations] = [migrations]
+
+
+def register_migrations(extra: Migrations) -> None:
+    """Add a package's own migration set; applied after the core's, in registration order."""
+    if all(m.name != extra.name for m in _migration_sets):
+        _migration_sets.append(extra)
+
+
+@migrations()
+def m001_core(db: sqlite_utils.Database) -> None:
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("parcels").create(
+        {
+            "tracking_id": str,
+            "recipient": str,
+            "address": str,
+            "postal_code": str,
+            "lat": float,
+            "lon": float,
+            "weight_kg": float,
+            "window_start": str,
+            "window_end": str,
+            "codes": str,  # JSON list of the other barcodes on the parcel
+            "manifest_version": int,
+            "cancelled": int,
+        },
+        pk="tracking_id",
+        defaults={"cancelled": 0, "manifest_version": 1},
+        not_null={"recipient", "address", "weight_kg"},
+    )
+    # Every normalised key of every code of a parcel: the scan path's one lookup.
+    db.table("parcel_codes").create({"key": str, "tracking_id": str}, pk="key")
+    db.table("parcel_codes").create_index(["tracking_id"])
+    db.table("vans").create(
+        {
+            "id": str,
+            "lane": int,
+            "capacity": int,
+            "capacity_kg": float,
+            "shift_start": str,
+            "shift_end": str,
+            "fixed_cost": int,
+        },
+        pk="id",
+    )
+    db.table("plans").create(
+        {
+            "id": int,
+            "created_at": str,
+            "solver": str,
+            "cost": float,
+            "seconds": float,
+            "parcels": int,
+            "unplanned": int,
+        },
+        pk="id",
+    )
+    db.table("routes").create(
+        {"plan_id": int, "van_id": str, "lane": int, "km": float, "minutes": float, "load": int,
+         "load_kg": float},
+        pk=("plan_id", "van_id"),
+    )
+    # The active plan's per-parcel answer: what lane does this parcel go to.
+    db.table("plan_parcels").create(
+        {"tracking_id": str, "plan_id": int, "van_id": str, "lane": int, "stop": int}, pk="tracking_id"
+    )
+    db.table("plan_parcels").create_index(["van_id", "stop"])
+    db.table("plan_unplanned").create({"tracking_id": str, "plan_id": int, "reason": str}, pk="tracking_id")
+    db.table("events").create(
+        {
+            "event_id": str,
+            "seq": int,
+            "kind": str,
+            "outcome": str,
+            "station_id": str,
+            "operator": str,
+            "device": str,
+            "role": str,
+            "occurred_at": str,
+            "clock_synced": int,
+            "code": str,
+            "tracking_id": str,
+            "van_id": str,
+            "lane": int,
+            "stop": int,
+            "reason": str,
+            "detail": str,
+        },
+        pk="event_id",
+    )
+    db.table("events").create_index(["seq"], unique=True)
+    db.table("events").create_index(["tracking_id", "kind"])
+    # Scan events not yet acknowledged by the central server; same transaction as the event.
+    db.table("outbox").create({"event_id": str, "seq": int, "payload": str, "enqueued_at": str}, pk="event_id")
+    db.table("outbox").create_index(["seq"])
+    # Labels waiting for a printer: kept until a send succeeds, across restarts.
+    db.table("print_jobs").create(
+        {
+            "id": int,
+            "job": str,  # which printer role prints it: sort_label, load_list, day_close
+            "payload": bytes,
+            "created_at": str,
+            "event_id": str,
+            "tracking_id": str,
+            "printed_at": str,
+            "attempts": int,
+            "last_error": str,
+        },
+        pk="id",
+        defaults={"attempts": 0},
+    )
+    db.table("print_jobs").create_index(["printed_at"])
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in the durable mode every station connection uses."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL, not NORMAL: with NORMAL an emulated power cut lost ~10 % of acknowledged rows.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class Store:
+    """One connection to the station's database. Thread-safe by a lock: one writer."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.db = sqlite_utils.Database(conn)
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: Path | str, *, check: bool = True) -> Store:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        ``check`` runs ``PRAGMA quick_check`` (0.06 s at 200k rows) so a corrupt card is
+        found at start-up rather than mid-shift.
+        """
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = connect(path)
+            store = cls(path, conn)
+            if check:
+                (result,) = conn.execute("PRAGMA quick_check").fetchone()
+                if result != "ok":
+                    raise StoreError(f"database {path} is damaged: {result}")
+            with store._lock:
+                for migration_set in _migration_sets:
+                    migration_set.apply(store.db)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        return store
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """A read-then-write transaction, committed (durably) when the block ends."""
+        with self._lock:
+            conn = self.db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self.db.conn.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def scalar(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> Any:
+        with self._lock:
+            row = self.db.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+        return default if value is None else str(value)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.conn.close()
