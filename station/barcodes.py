@@ -295,8 +295,10 @@ def _read_digits(t: str) -> _Reading:
 
 
 def _read_20(t: str) -> _Reading:
-    # Twenty digits: a USPS 20 number, a FedEx SmartPost number (an IMpb with its "92"
-    # left off), or an SSCC with its AI (00) printed without FNC1.
+    # Twenty digits: an SSCC with its AI (00) printed without FNC1, a USPS 20 number, a
+    # FedEx SmartPost number (an IMpb with its "92" left off) or a USPS IMpb with its
+    # "91" left off. A wrong digit can pass another of these checks by chance (one in
+    # ten): the manifest decides, these are only keys.
     got = t[-1]
     if t.startswith("00") and str(_gs1_check(t[2:-1])) == got:
         return _Reading("sscc", (t[2:], t))
@@ -304,14 +306,16 @@ def _read_20(t: str) -> _Reading:
         return _Reading("usps-20", (t,))
     if str(_gs1_check("92" + t[:-1])) == got:
         return _Reading("fedex-smartpost", (t, "92" + t))
+    if str(_gs1_check("91" + t[:-1])) == got:
+        return _Reading("usps-impb", (t, "91" + t))
     return _Reading("usps-20", (t,), _check_problem(_gs1_check(t[:-1]), got))
 
 
 def _read_impb(t: str) -> _Reading:
     """A USPS Intelligent Mail package barcode number (20 to 34 digits)."""
     keys: tuple[str, ...] = (t,)
-    if len(t) == 22 and t.startswith("92"):
-        # FedEx SmartPost manifests may hold the number without its "92".
+    if len(t) == 22 and t.startswith(("91", "92")):
+        # SmartPost and older USPS manifests may hold the number without its "92"/"91".
         keys = (t, t[2:])
     return _checked("usps-impb", keys, _gs1_check(t[:-1]), t[-1])
 
@@ -365,12 +369,24 @@ def _read_gs1(data: str) -> _Reading:
         return _read_postal_routed(data)
     try:
         message = GS1Message.parse(data, config=_GS1_CONFIG)
-    except BiipException as exc:
-        return _gs1_failure(data, str(exc))
+    except BiipException:
+        return _gs1_failure(data)
     return _read_elements(message.element_strings)
 
 
-def _gs1_failure(data: str, error: str) -> _Reading:
+def _gs1_failure(data: str) -> _Reading:
+    reading = _gs1_failure_reason(data)
+    if reading.keys:
+        return reading
+    # A scanner that adds ]C1 or a leading GS to everything: a carrier number inside
+    # a "GS1" scan is still that carrier number.
+    carrier = _read_number(normalise(data.replace(GS, "")))
+    if carrier.keys and carrier.format != "other":
+        return carrier
+    return reading
+
+
+def _gs1_failure_reason(data: str) -> _Reading:
     if data.startswith(("420", "421")) and GS in data:
         # A postal code then a tracking number that is not an AI of its own (a FedEx
         # SmartPost 20-digit number): biip cannot know; read the part after the GS.
@@ -437,13 +453,13 @@ def _read_hri(text: str) -> _Reading:
     """GS1 human readable form, "(00) 1061...": what a manifest or a 2D code may hold."""
     try:
         message = GS1Message.parse_hri(text)
-    except BiipException as exc:
+    except BiipException:
         compact = "".join(text.split())
         if compact.startswith("(00)"):
             digits = len(compact) - 4
             if compact[4:].isdigit() and digits < 18:
                 return _Reading("sscc", (), f"truncated: SSCC needs 18 digits, got {digits}")
-        return _gs1_failure(compact.replace("(", "").replace(")", ""), str(exc))
+        return _gs1_failure(compact.replace("(", "").replace(")", ""))
     return _read_elements(message.element_strings)
 
 
@@ -510,7 +526,8 @@ def _read_url(text: str) -> _Reading:
     return _Reading("url", (), "web address without a tracking number this station knows")
 
 
-_PAYLOAD_SPLIT = re.compile(r"[\x1d\x1e\x04,;|{}\[\]\"'=:<>()\s]+")
+# Spaces are no separator: "9400 1112 0108 ..." is one number in a payload too.
+_PAYLOAD_SPLIT = re.compile(r"[\x1d\x1e\x04\r\n\t,;|{}\[\]\"'=:<>()]+")
 
 
 def _read_payload(text: str) -> _Reading:
@@ -523,11 +540,16 @@ def _read_payload(text: str) -> _Reading:
 
 # --- framing and dispatch ----------------------------------------------------------------
 
-# Control characters removed anywhere (GS, RS and EOT carry meaning and are kept).
-_STRAY = {c: None for c in range(0x20) if c not in (0x1D, 0x1E, 0x04)}
+# Control characters removed anywhere. GS, RS and EOT carry meaning (FNC1, ISO/IEC 15434
+# separators); CR and LF inside a scan separate the lines of a 2D payload, or two scans.
+_KEEP = (0x1D, 0x1E, 0x04, 0x0D, 0x0A)
+_STRAY = {c: None for c in range(0x20) if c not in _KEEP}
 _STRAY.update({c: None for c in range(0x7F, 0xA0)})
 _STRAY.update({0xFEFF: None, 0x200B: None})
-_EDGE = "".join(chr(c) for c in range(0x21)) + "\x7f\u00a0\ufeff"
+# Stripped from both ends; not GS, because a leading GS is FNC1 in first position.
+_EDGE = "".join(chr(c) for c in range(0x21) if c != 0x1D) + "\x7f\u00a0\ufeff"
+_SEPARATORS = GS + RS + EOT
+_LINES = re.compile(r"[\r\n]+")
 _AIM = re.compile(r"\][A-Za-z][0-9A-Za-z]")
 
 
@@ -564,7 +586,7 @@ def identify(data: bytes | str, framing: Framing | None = None) -> Identity:
     """
     try:
         return _identify(data, framing or DEFAULT_FRAMING)
-    except Exception as exc:  # noqa: BLE001 - a scan must never crash the station
+    except Exception as exc:  # a scan must never crash the station: say so instead
         text = data.decode("latin-1") if isinstance(data, bytes) else str(data)
         return Unreadable(text[:80], f"{NOT_KNOWN} (internal error: {type(exc).__name__})")
 
@@ -573,23 +595,20 @@ def _identify(data: bytes | str, framing: Framing) -> Identity:
     text, utf8 = _decode(data)
     if len(text) > MAX_SCAN_LENGTH * 4:
         return Unreadable(text[:40] + "…", f"{NOT_KNOWN} (far too long)")
-    text = _unframe(text, framing)
-    if not text:
-        return Unreadable("", "empty scan")
-    if "\r" in text or "\n" in text:
-        return Unreadable(text[:80], "two barcodes in one scan: scan one barcode at a time")
-    text = text.translate(_STRAY).strip(_EDGE)
-    if not text:
+    text = _unframe(text, framing).translate(_STRAY).strip(_EDGE)
+    if not text.strip(_SEPARATORS):
         return Unreadable("", "empty scan")
     if len(text) > MAX_SCAN_LENGTH:
         return Unreadable(text[:40] + "…", f"{NOT_KNOWN} (far too long)")
     aim = ""
     if text[0] == "]" and _AIM.match(text):
         aim, text = text[:3], text[3:].lstrip(_EDGE)
-        if not text:
+        if not text.strip(_SEPARATORS):
             return Unreadable(aim, "empty scan")
     if text[:4].upper() == STATION_PREFIX:
         return _read_station_code(text)
+    if "\r" in text or "\n" in text:
+        return _read_lines(text)
     if not utf8 and not text.isascii():
         return Unreadable(text[:80], f"{NOT_KNOWN} (scanner sent bytes that are not text)")
     if framing.fnc1:
@@ -602,9 +621,11 @@ def _identify(data: bytes | str, framing: Framing) -> Identity:
 
 def _dispatch(text: str, aim: str) -> _Reading:
     # Cheapest tests first: most scans are plain carrier numbers and never reach biip.
-    if aim in _GS1_AIM:
-        return _read_gs1(text)
-    if text[0] == GS:
+    lower = text[:8].lower()
+    if lower.startswith(("http://", "https://", "www.")):
+        # Before GS1: a GS1 QR code (]Q3) may carry a Digital Link URI.
+        return _read_url(text if lower[0] == "h" else "https://" + text)
+    if aim in _GS1_AIM or text[0] == GS:
         return _read_gs1(text)
     if text.startswith("[)>"):
         return _read_payload(text)
@@ -613,9 +634,6 @@ def _dispatch(text: str, aim: str) -> _Reading:
         if first.isdigit() and first.startswith(_GS1_START + ("01", "02")):
             return _read_gs1(text)
         return _read_payload(text)
-    lower = text[:8].lower()
-    if lower.startswith(("http://", "https://", "www.")):
-        return _read_url(text if lower[0] == "h" else "https://" + text)
     if text[0] == "(" and text[1:2].isdigit():
         return _read_hri(text)
     t = normalise(text)
@@ -630,6 +648,18 @@ def _dispatch(text: str, aim: str) -> _Reading:
     if any(ch in text for ch in "{}=;|") and len(text) > 12:
         return _read_payload(text)
     return reading
+
+
+def _read_lines(text: str) -> Identity:
+    lines = [line for line in _LINES.split(text) if line.strip()]
+    known = [line for line in lines if _read_number(normalise(line)).format != "other"]
+    if len(known) > 1:
+        return Unreadable(text[:80], "two barcodes in one scan: scan one barcode at a time")
+    # One code among other lines: a 2D code's text, read like any structured payload.
+    reading = _read_payload(text)
+    if reading.keys:
+        return ParcelCode(text, reading.keys, reading.format, reading.problem)
+    return Unreadable(text, reading.problem or NOT_KNOWN)
 
 
 def index_keys(code: str) -> tuple[str, ...]:
