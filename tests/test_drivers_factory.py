@@ -1,0 +1,107 @@
+"""Config tables to drivers, and errors that name the wrong key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.factory import PRINTER_KEYS, SCANNER_KEYS, make_printer, make_scanner
+from drivers.printers.file import FilePrinter
+from drivers.scanners.serial import SerialScanner
+from drivers.scanners.simulated import SimulatedScanner
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "devices.md"
+
+
+def test_serial_scanner_from_spec() -> None:
+    scanner = make_scanner(
+        {"name": "terminal", "kind": "serial", "port": "/dev/ttyACM0", "baud": 115200, "terminator": "\r\n"}
+    )
+    assert isinstance(scanner, SerialScanner)
+    assert (scanner.name, scanner.port, scanner.baudrate, scanner.terminator) == (
+        "terminal",
+        "/dev/ttyACM0",
+        115200,
+        b"\r\n",
+    )
+
+
+def test_serial_defaults_and_named_terminator() -> None:
+    scanner = make_scanner({"kind": "serial", "port": "/dev/ttyUSB0", "terminator": "LF"})
+    assert isinstance(scanner, SerialScanner)
+    assert (scanner.name, scanner.baudrate, scanner.terminator) == ("serial", 9600, b"\n")
+
+
+def test_simulated_scanner_from_spec() -> None:
+    scanner = make_scanner({"name": "demo", "kind": "simulated", "codes": ["A"], "interval_s": 1})
+    try:
+        assert isinstance(scanner, SimulatedScanner)
+        assert scanner.interval_s == 1.0
+    finally:
+        scanner.close()
+
+
+def test_file_printer_from_spec(tmp_path: Path) -> None:
+    printer = make_printer({"name": "labels", "kind": "file", "directory": str(tmp_path)})
+    assert isinstance(printer, FilePrinter)
+    assert printer.directory == tmp_path
+
+
+@pytest.mark.parametrize(
+    ("spec", "key"),
+    [
+        ({"name": "t"}, "kind"),
+        ({"name": "t", "kind": "bluetooth"}, "kind"),
+        ({"name": "", "kind": "serial", "port": "/dev/ttyACM0"}, "name"),
+        ({"name": "t", "kind": "serial"}, "port"),
+        ({"name": "t", "kind": "serial", "port": "/dev/ttyACM0", "baud": "fast"}, "baud"),
+        ({"name": "t", "kind": "serial", "port": "/dev/ttyACM0", "baud": True}, "baud"),
+        ({"name": "t", "kind": "serial", "port": "/dev/ttyACM0", "bauds": 9600}, "bauds"),
+        ({"name": "t", "kind": "serial", "port": "/dev/ttyACM0", "terminator": ""}, "terminator"),
+        ({"name": "t", "kind": "serial", "port": "/dev/ttyACM0", "timeout_s": -1}, "timeout_s"),
+        ({"name": "t", "kind": "evdev", "path": "/dev/input/x", "grab": "yes"}, "grab"),
+        ({"name": "t", "kind": "evdev", "path": "/dev/input/x", "terminator": "space"}, "terminator"),
+        ({"name": "t", "kind": "simulated", "codes": "A,B"}, "codes"),
+    ],
+)
+def test_bad_scanner_spec_names_the_key(spec: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"'{key}'")):
+        make_scanner(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "key"),
+    [
+        ({"kind": "file"}, "directory"),
+        ({"kind": "file", "directory": "/tmp", "dir": "/tmp"}, "dir"),
+        ({"kind": "tcp", "host": "10.0.0.9", "port": 70000}, "port"),
+        ({"kind": "usb", "vendor_id": "zebra", "product_id": 1}, "vendor_id"),
+        ({"kind": "usb", "vendor_id": "0x0a5f"}, "product_id"),
+        ({"kind": "lp"}, "path"),
+        ({"kind": "serial", "port": "/dev/ttyUSB1", "baud": 0}, "baud"),
+        ({"kind": "cups"}, "kind"),
+    ],
+)
+def test_bad_printer_spec_names_the_key(spec: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"'{key}'")):
+        make_printer(spec)
+
+
+def test_spec_must_be_a_table() -> None:
+    with pytest.raises(ValueError, match="table"):
+        make_scanner(["serial"])  # type: ignore[arg-type]
+
+
+def test_docs_list_every_key() -> None:
+    """docs/devices.md has a row for every key of every kind, so the docs keep up with the code."""
+    text = DOCS.read_text()
+    for table, keys in (("scanners", SCANNER_KEYS), ("printers", PRINTER_KEYS)):
+        for kind, names in keys.items():
+            heading = f"### {table}: {kind}"
+            assert heading in text, heading
+            section = text.split(heading, 1)[1].split("###", 1)[0]
+            for key in names:
+                assert f"| `{key}`" in section, f"{heading} lacks {key}"
