@@ -1,0 +1,47 @@
+"""From the station's day to the planner and back: build the problem, keep the plan.
+
+Owns the bridge between the store (manifest, sorted parcels, the config's vans) and
+``station.planning``. Imports OR-Tools only when a plan is actually made, so the CLI's
+other commands start fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from station.core import Station
+from station.errors import PlanningError
+from station.model import Plan
+
+if TYPE_CHECKING:
+    from station.planning import PlanningProblem, PlanProgress
+
+
+def problem_for(station: Station) -> PlanningProblem:
+    from station.planning import PlanningProblem, PlanningSettings
+
+    cfg = station.config.planning
+    settings = PlanningSettings(
+        speed_kmh=cfg.speed_kmh, detour_factor=cfg.detour_factor, service_per_stop_s=cfg.service_per_stop_s,
+        service_per_parcel_s=cfg.service_per_parcel_s,
+        matrix_file=str(cfg.matrix_file) if cfg.matrix_file else None,
+    )
+    return PlanningProblem(
+        hub=station.config.hub, vans=station.config.vans, parcels=tuple(station.parcels()), settings=settings,
+        locked=station.locked_vans(), previous=station.current_plan(),
+    )
+
+
+def plan_and_save(station: Station, *, time_limit_s: float | None = None,
+                  on_progress: Callable[[PlanProgress], None] | None = None) -> Plan:
+    """Plan the day's manifest and make it the active plan (in this process)."""
+    from station.planning import plan_day
+
+    problem = problem_for(station)
+    if not problem.parcels:
+        raise PlanningError("no manifest yet: import the day's manifest first")
+    plan = plan_day(problem, time_limit_s=time_limit_s or station.config.planning.time_limit_s,
+                    on_progress=on_progress)
+    station.save_plan(plan)
+    return plan
