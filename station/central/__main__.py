@@ -1,0 +1,9 @@
+"""``python -m station.central serve|stats ...``: the same as ``station central``, without the CLI."""
+
+from __future__ import annotations
+
+import sys
+
+from station.central.cli import main
+
+sys.exit(main())

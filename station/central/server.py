@@ -1,0 +1,69 @@
+"""Starting the reference server: one command for a pilot, a thread for tests and the bench.
+
+``serve`` is ``station central serve``; :class:`ServerThread` runs the same app under a
+real uvicorn on a loopback socket bound before the thread starts (port 0 -> a free port,
+no race between picking a port and listening on it).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+from station.central.app import ServerLimits, create_app, read_tokens
+
+
+def serve(
+    host: str, port: int, data_dir: Path, tokens_file: Path, *, enable_fault_admin: bool = False,
+    limits: ServerLimits | None = None, log_level: str = "info",
+) -> None:
+    app = create_app(
+        Path(data_dir), read_tokens(tokens_file), limits=limits, enable_fault_admin=enable_fault_admin
+    )
+    # One worker: the SQLite store is one connection guarded by a lock.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+
+
+class ServerThread:
+    """A real uvicorn serving ``app`` on 127.0.0.1 in a daemon thread (tests, bench, demo)."""
+
+    def __init__(self, app: Starlette, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.host, self.port = self.sock.getsockname()[:2]
+        config = uvicorn.Config(app, log_level="critical", access_log=False, timeout_graceful_shutdown=1)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the central server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> Any:
+        self.stop()

@@ -1,0 +1,119 @@
+"""How the station reaches the server: settings, the token, TLS, and the httpx client.
+
+Owns the rules the issue sets for credentials and TLS: the token comes from a file
+(``[server] token_file``, else the systemd credential ``$CREDENTIALS_DIRECTORY/station-token``),
+never from the config or the command line, is re-read on a 401 and never logged or
+repr'd; TLS is always verified, against a company CA file when one is configured.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Generator
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+from station.errors import SyncError
+
+CREDENTIAL_NAME = "station-token"
+
+
+class ServerSettings(Protocol):
+    """What sync needs of ``station.config.ServerConfig`` (the ``[server]`` table)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def token_file(self) -> Path | None: ...
+    @property
+    def ca_file(self) -> Path | None: ...
+    @property
+    def timeout_s(self) -> float: ...
+    @property
+    def batch_size(self) -> int: ...
+
+
+def token_path(server: ServerSettings) -> Path:
+    if server.token_file is not None:
+        return Path(server.token_file)
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if creds:
+        return Path(creds) / CREDENTIAL_NAME
+    raise SyncError(
+        "no server token: set [server] token_file, or pass the systemd credential "
+        f"'{CREDENTIAL_NAME}' (LoadCredential=)"
+    )
+
+
+def read_token(server: ServerSettings) -> str:
+    path = token_path(server)
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SyncError(f"cannot read the server token file {path}: {exc.strerror}") from exc
+    if not token:
+        raise SyncError(f"the server token file {path} is empty")
+    return token
+
+
+class BearerToken(httpx.Auth):
+    """Bearer auth whose token can be re-read from its file after a 401.
+
+    ``__repr__`` is overridden so the token never lands in a log line or a traceback.
+    """
+
+    def __init__(self, server: ServerSettings) -> None:
+        self._server = server
+        self._token = read_token(server)
+
+    def reload(self) -> bool:
+        """Re-read the token file; True when the token changed."""
+        new = read_token(self._server)
+        changed = new != self._token
+        self._token = new
+        return changed
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerToken(<hidden>)"
+
+
+def tls_verify(server: ServerSettings) -> ssl.SSLContext | bool:
+    """Always verify; a company CA file becomes an SSLContext (httpx 0.28 deprecates a path)."""
+    if server.ca_file is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(server.ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise SyncError(f"cannot load the CA file {server.ca_file}: {exc}") from exc
+
+
+def is_tls_error(exc: BaseException) -> bool:
+    """A certificate or handshake failure hides inside httpx.ConnectError's cause chain."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    return "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text and "handshake" in text.lower()
+
+
+def async_client(server: ServerSettings, auth: BearerToken) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=server.url.rstrip("/"),
+        auth=auth,
+        verify=tls_verify(server),
+        timeout=httpx.Timeout(server.timeout_s),
+        headers={"User-Agent": "hub-station-sync/1"},
+        # Redirects could carry the bearer token to another host: a config problem, not followed.
+        follow_redirects=False,
+    )
