@@ -1,0 +1,1 @@
+"""The dock screen (Textual): a view of the station core, never its owner."""
