@@ -21,7 +21,7 @@ reason shown only when the manifest does not know the code.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -30,6 +30,7 @@ from biip.checksums import gs1_standard_check_digit
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_element_strings import GS1ElementString
 from biip.gs1_messages import GS1Message
+from biip.symbology import GS1Symbology
 
 STATION_PREFIX = "$ST:"
 MAX_SCAN_LENGTH = 512
@@ -93,6 +94,29 @@ class Framing:
 
 
 DEFAULT_FRAMING = Framing()
+FRAMING_KEYS = ("prefix", "suffix", "fnc1")
+
+
+def framing_from_config(table: Mapping[str, object]) -> Framing:
+    """A scanner's :class:`Framing` from its config table (``[[scanners]]`` in TOML).
+
+    Reads ``prefix`` and ``suffix`` (a string or a list of strings) and ``fnc1`` (a
+    string); other keys are ignored. Raises :class:`ValueError` naming the bad key, for
+    the config loader to turn into its own error.
+    """
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = table.get(key, ())
+        if isinstance(value, str):
+            return (value,) if value else ()
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value):
+            return tuple(value)
+        raise ValueError(f"scanner key {key!r} must be a string or a list of non-empty strings")
+
+    fnc1 = table.get("fnc1")
+    if fnc1 is not None and (not isinstance(fnc1, str) or not fnc1):
+        raise ValueError("scanner key 'fnc1' must be a non-empty string")
+    return Framing(strings("prefix"), strings("suffix"), fnc1)
 
 # --- station codes -------------------------------------------------------------------
 
@@ -135,13 +159,14 @@ def _station_value(word: str, value: str) -> str:
 
 
 def _read_station_code(text: str) -> StationCode | Unreadable:
+    text = text.rstrip(_SEPARATORS)
     word, _, value = text[len(STATION_PREFIX):].partition(":")
     kind = _STATION_KINDS.get(word.upper())
     if kind is None or not value:
-        return Unreadable(text, "station code not recognised")
+        return Unreadable(_shown(text), "station code not recognised")
     parsed = _station_value(word.upper(), value.strip())
     if parsed.startswith("!"):
-        return Unreadable(text, f"station code not recognised: {parsed[1:]}")
+        return Unreadable(_shown(text), f"station code not recognised: {parsed[1:]}")
     return StationCode(kind, parsed, text)
 
 
@@ -353,8 +378,9 @@ def _postal_only(postal: str) -> str:
 
 # --- GS1 ---------------------------------------------------------------------------------
 
-# AIM symbology identifiers whose data is a GS1 element string (FNC1 in first position).
-_GS1_AIM = frozenset({"]C1", "]e0", "]d2", "]Q3", "]J1"})
+# AIM symbology identifiers whose data is a GS1 element string (FNC1 in first position):
+# ]C1 GS1-128, ]d2 GS1 DataMatrix, ]Q3 GS1 QR, ]e0 GS1 DataBar, ]J1 GS1 DotCode.
+_GS1_AIM = frozenset("]" + s.value for s in GS1Symbology.with_gs1_messages())
 _GS1_CONFIG = ParseConfig(separator_chars=(GS,))
 # AIs that identify a parcel, most specific first; 9x after 420 carry a USPS IMpb.
 _PARCEL_AIS = ("00", "402", "401")
@@ -588,18 +614,18 @@ def identify(data: bytes | str, framing: Framing | None = None) -> Identity:
         return _identify(data, framing or DEFAULT_FRAMING)
     except Exception as exc:  # a scan must never crash the station: say so instead
         text = data.decode("latin-1") if isinstance(data, bytes) else str(data)
-        return Unreadable(text[:80], f"{NOT_KNOWN} (internal error: {type(exc).__name__})")
+        return Unreadable(_shown(text[:80]), f"{NOT_KNOWN} (internal error: {type(exc).__name__})")
 
 
 def _identify(data: bytes | str, framing: Framing) -> Identity:
     text, utf8 = _decode(data)
     if len(text) > MAX_SCAN_LENGTH * 4:
-        return Unreadable(text[:40] + "…", f"{NOT_KNOWN} (far too long)")
+        return Unreadable(_shown(text[:40]) + "…", f"{NOT_KNOWN} (far too long)")
     text = _unframe(text, framing).translate(_STRAY).strip(_EDGE)
     if not text.strip(_SEPARATORS):
         return Unreadable("", "empty scan")
     if len(text) > MAX_SCAN_LENGTH:
-        return Unreadable(text[:40] + "…", f"{NOT_KNOWN} (far too long)")
+        return Unreadable(_shown(text[:40]) + "…", f"{NOT_KNOWN} (far too long)")
     aim = ""
     if text[0] == "]" and _AIM.match(text):
         aim, text = text[:3], text[3:].lstrip(_EDGE)
@@ -610,13 +636,21 @@ def _identify(data: bytes | str, framing: Framing) -> Identity:
     if "\r" in text or "\n" in text:
         return _read_lines(text)
     if not utf8 and not text.isascii():
-        return Unreadable(text[:80], f"{NOT_KNOWN} (scanner sent bytes that are not text)")
+        return Unreadable(_shown(text), f"{NOT_KNOWN} (scanner sent bytes that are not text)")
     if framing.fnc1:
         text = text.replace(framing.fnc1, GS)
     reading = _dispatch(text, aim)
     if reading.keys:
-        return ParcelCode(text, reading.keys, reading.format, reading.problem)
-    return Unreadable(text, reading.problem or NOT_KNOWN)
+        return ParcelCode(_shown(text), reading.keys, reading.format, reading.problem)
+    return Unreadable(_shown(text), reading.problem or NOT_KNOWN)
+
+
+_SHOWN: dict[int, str | None] = {**_STRAY, 0x1D: "<GS>", 0x1E: "<RS>", 0x04: "<EOT>", 0x0D: " ", 0x0A: " "}
+
+
+def _shown(text: str) -> str:
+    # ``text`` goes on the screen and into the event: separators made visible.
+    return text.translate(_SHOWN)
 
 
 def _dispatch(text: str, aim: str) -> _Reading:
@@ -654,12 +688,12 @@ def _read_lines(text: str) -> Identity:
     lines = [line for line in _LINES.split(text) if line.strip()]
     known = [line for line in lines if _read_number(normalise(line)).format != "other"]
     if len(known) > 1:
-        return Unreadable(text[:80], "two barcodes in one scan: scan one barcode at a time")
+        return Unreadable(_shown(text), "two barcodes in one scan: scan one barcode at a time")
     # One code among other lines: a 2D code's text, read like any structured payload.
     reading = _read_payload(text)
     if reading.keys:
-        return ParcelCode(text, reading.keys, reading.format, reading.problem)
-    return Unreadable(text, reading.problem or NOT_KNOWN)
+        return ParcelCode(_shown(text), reading.keys, reading.format, reading.problem)
+    return Unreadable(_shown(text), reading.problem or NOT_KNOWN)
 
 
 def index_keys(code: str) -> tuple[str, ...]:

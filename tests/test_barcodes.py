@@ -14,6 +14,7 @@ from station.barcodes import (
     ParcelCode,
     StationCode,
     Unreadable,
+    framing_from_config,
     identify,
     index_keys,
     station_code,
@@ -462,3 +463,19 @@ def test_multi_line_2d_code_with_one_tracking_number() -> None:
 def test_lone_separators_are_an_empty_scan() -> None:
     assert unreadable("\x1d\r").reason == "empty scan"
     assert unreadable("]C1\x1d").reason == "empty scan"
+
+
+def test_text_shows_separators_for_the_screen() -> None:
+    code = parcel("]C142022153" + GS + IMPB)
+    assert code.text == "42022153<GS>" + IMPB
+
+
+def test_framing_from_config() -> None:
+    framing = framing_from_config({"name": "dock 1", "prefix": "D1:", "suffix": ["#", "##"], "fnc1": "^"})
+    assert framing == Framing(prefixes=("D1:",), suffixes=("#", "##"), fnc1="^")
+    assert framing_from_config({}) == Framing()
+    with pytest.raises(ValueError, match="fnc1"):
+        framing_from_config({"fnc1": 29})
+    with pytest.raises(ValueError, match="prefix"):
+        framing_from_config({"prefix": ["", "x"]})
+    assert parcel("D1:^00" + SSCC + "##", framing).keys == (SSCC,)
