@@ -1,0 +1,216 @@
+"""Manifest pull and plan publish/pull: the versioned documents of a hub's day.
+
+Owns the conditional requests of docs/sync-protocol.md: the manifest is pulled per hub
+and day with ``If-None-Match`` (a 304 costs nothing, so it can be polled); a hub with
+several stations sorts by one plan, which the planning station publishes with
+``If-Match`` (so it never overwrites a newer plan it has not seen: 412) and the others
+pull. ETags are remembered in ``sync_state``.
+
+Synchronous (httpx.Client): these run from the CLI or a screen's thread worker, rarely,
+never on the scan path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+
+from station.errors import SyncError
+from station.model import Hub, Parcel, Plan, Route
+from station.sync.connection import BearerToken, ServerSettings, tls_verify
+from station.sync.outbox import Outbox
+from station.sync.targets import PushFailure, raise_for
+
+
+class PullConfig(Protocol):
+    @property
+    def station_id(self) -> str: ...
+    @property
+    def hub(self) -> Hub: ...
+    @property
+    def server(self) -> ServerSettings | None: ...
+
+
+class DayStation(Protocol):
+    """What pull needs of station.core.Station."""
+
+    @property
+    def store(self) -> Any: ...
+    def day(self) -> str: ...
+    def replace_manifest(self, parcels: list[Parcel], *, version: str, day: date | None = None) -> Any: ...
+    def save_plan(self, plan: Plan, *, version: str | None = None) -> int: ...
+    def current_plan(self) -> Plan | None: ...
+
+
+@dataclass(frozen=True)
+class PullResult:
+    day: str
+    manifest: str  # "updated", "unchanged", "none"
+    manifest_version: int | None
+    plan: str  # "updated", "unchanged", "own", "none"
+    plan_version: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def describe(self) -> str:
+        return (f"{self.day}: manifest {self.manifest}"
+                + (f" (version {self.manifest_version})" if self.manifest_version else "")
+                + f", plan {self.plan}" + (f" (version {self.plan_version})" if self.plan_version else ""))
+
+
+# -- documents on the wire ----------------------------------------------------------
+
+def _hhmm(value: time | None) -> str | None:
+    return None if value is None else value.strftime("%H:%M")
+
+
+def _time(value: Any) -> time | None:
+    return time.fromisoformat(value) if value else None
+
+
+def parcel_to_json(p: Parcel) -> dict[str, Any]:
+    return {"tracking_id": p.tracking_id, "recipient": p.recipient, "address": p.address,
+            "postal_code": p.postal_code, "lat": p.lat, "lon": p.lon, "weight_kg": p.weight_kg,
+            "window_start": _hhmm(p.window_start), "window_end": _hhmm(p.window_end), "codes": list(p.codes)}
+
+
+def parcel_from_json(d: dict[str, Any]) -> Parcel:
+    return Parcel(
+        tracking_id=str(d["tracking_id"]), recipient=str(d.get("recipient", "")), address=str(d.get("address", "")),
+        postal_code=str(d.get("postal_code") or ""), lat=d.get("lat"), lon=d.get("lon"),
+        weight_kg=float(d.get("weight_kg") or 0.0), window_start=_time(d.get("window_start")),
+        window_end=_time(d.get("window_end")), codes=tuple(d.get("codes") or ()),
+    )
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "routes": [{"van_id": r.van_id, "lane": r.lane, "stops": [list(s) for s in r.stops], "km": r.km,
+                    "minutes": r.minutes, "load": r.load, "load_kg": r.load_kg} for r in plan.routes],
+        "unplanned": dict(plan.unplanned), "cost": plan.cost, "solver": plan.solver, "seconds": plan.seconds,
+    }
+
+
+def plan_from_json(d: dict[str, Any]) -> Plan:
+    routes = tuple(
+        Route(van_id=str(r["van_id"]), lane=int(r["lane"]), stops=tuple(tuple(s) for s in r["stops"]),
+              km=float(r.get("km", 0.0)), minutes=float(r.get("minutes", 0.0)), load=int(r.get("load", 0)),
+              load_kg=float(r.get("load_kg", 0.0)))
+        for r in d.get("routes", [])
+    )
+    return Plan(routes=routes, unplanned=dict(d.get("unplanned", {})), cost=float(d.get("cost", 0.0)),
+                solver=str(d.get("solver", "central")), seconds=float(d.get("seconds", 0.0)))
+
+
+# -- requests ---------------------------------------------------------------------
+
+def _client(server: ServerSettings) -> httpx.Client:
+    return httpx.Client(base_url=server.url.rstrip("/"), auth=BearerToken(server), verify=tls_verify(server),
+                        timeout=httpx.Timeout(server.timeout_s), follow_redirects=False)
+
+
+def _day_path(hub: str, day: str, what: str) -> str:
+    return f"/v1/hubs/{quote(hub, safe='')}/days/{quote(day, safe='')}/{what}"
+
+
+def _check(response: httpx.Response) -> None:
+    try:
+        raise_for(response)
+    except PushFailure as exc:
+        raise SyncError(f"central server: {exc.reason}") from exc
+
+
+def _get(client: httpx.Client, path: str, etag: str | None) -> httpx.Response:
+    headers = {"If-None-Match": etag} if etag else {}
+    try:
+        return client.get(path, headers=headers)
+    except httpx.HTTPError as exc:
+        raise SyncError(f"central server unreachable: {exc}") from exc
+
+
+def _version(response: httpx.Response) -> int | None:
+    value = response.headers.get("X-Version")
+    return int(value) if value and value.isdigit() else None
+
+
+def pull_day(station: DayStation, config: PullConfig, *, day: str | None = None) -> PullResult:
+    """Pull the day's manifest and plan when they changed since the last pull."""
+    if config.server is None:
+        raise SyncError("no [server] table in the config")
+    day = day or station.day()
+    hub = config.hub.name
+    outbox = Outbox(station.store)
+    m_key, p_key = f"manifest_etag:{hub}:{day}", f"plan_etag:{hub}:{day}"
+    with _client(config.server) as client:
+        response = _get(client, _day_path(hub, day, "manifest"), outbox.get_state(m_key))
+        manifest, m_version = "none", _version(response)
+        if response.status_code == 304:
+            manifest = "unchanged"
+        elif response.status_code != 404:
+            _check(response)
+            parcels = [parcel_from_json(p) for p in response.json().get("parcels", [])]
+            station.replace_manifest(parcels, version=f"central:{hub}:{day}:v{m_version}",
+                                     day=date.fromisoformat(day))
+            outbox.set_state(m_key, response.headers.get("ETag", ""))
+            manifest = "updated"
+
+        response = _get(client, _day_path(hub, day, "plan"), outbox.get_state(p_key))
+        plan, p_version = "none", _version(response)
+        if response.status_code == 304:
+            plan = "unchanged"
+        elif response.status_code != 404:
+            _check(response)
+            if response.headers.get("X-Published-By") == config.station_id:
+                plan = "own"  # this station published it: its plan is already active
+            else:
+                station.save_plan(plan_from_json(response.json()), version=f"central:{hub}:{day}:v{p_version}")
+                plan = "updated"
+            outbox.set_state(p_key, response.headers.get("ETag", ""))
+    return PullResult(day, manifest, m_version, plan, p_version)
+
+
+def publish_plan(station: DayStation, config: PullConfig, *, day: str | None = None) -> int:
+    """Publish this station's active plan for the hub's day; returns the new version.
+
+    Sent with If-Match of the last version this station saw, so a plan another station
+    published meanwhile is never overwritten blindly (SyncError: pull first).
+    """
+    if config.server is None:
+        raise SyncError("no [server] table in the config")
+    plan = station.current_plan()
+    if plan is None:
+        raise SyncError("no plan to publish: plan the day first")
+    day = day or station.day()
+    hub = config.hub.name
+    outbox = Outbox(station.store)
+    p_key = f"plan_etag:{hub}:{day}"
+    seen = outbox.get_state(p_key)
+    headers = {"Content-Type": "application/json", "If-Match": seen or '"v0"'}
+    with _client(config.server) as client:
+        try:
+            response = client.put(_day_path(hub, day, "plan"), content=json.dumps(plan_to_json(plan)),
+                                  headers=headers)
+        except httpx.HTTPError as exc:
+            raise SyncError(f"central server unreachable: {exc}") from exc
+        if response.status_code == 412:
+            raise SyncError("another station published a newer plan for this day: pull it first (station sync --pull)")
+        _check(response)
+    outbox.set_state(p_key, response.headers.get("ETag", ""))
+    return int(response.json()["version"])
+
+
+def publish_manifest(server: ServerSettings, hub: str, day: str, parcels: list[Parcel]) -> int:
+    """Upload a day's manifest (what a company's system does; the tests and demo use it)."""
+    with _client(server) as client:
+        response = client.put(_day_path(hub, day, "manifest"),
+                              content=json.dumps({"hub": hub, "day": day,
+                                                  "parcels": [parcel_to_json(p) for p in parcels]}),
+                              headers={"Content-Type": "application/json"})
+        _check(response)
+    return int(response.json()["version"])
