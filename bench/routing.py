@@ -1,0 +1,339 @@
+"""Routing benchmark: published instances and a synthetic hub day through the station's planner.
+
+Reads CVRPLIB ``.vrp`` (with a ``.sol`` beside it, or BKS.csv) and Solomon ``.txt`` /
+Gehring-Homberger VRPLIB ``.vrp`` VRPTW instances, builds the same :class:`VrpInstance` the hub
+day builds, and solves it with ``station.planning.search.solve`` (the code ``plan_day`` runs).
+pyvroom and PyVRP run on the same integer matrices as reference columns. Every solver runs in
+its own subprocess so peak RSS is its own.
+
+Conventions: X instances use rounded Euclidean distances (integers); Solomon and
+Gehring-Homberger use distances truncated to one decimal (solved in tenths), distance only, with
+the instance's fleet size as a limit.
+
+    .venv/bin/python bench/routing.py /work/shared/data/routing/cvrp/*.vrp --time-limit 30
+    .venv/bin/python bench/routing.py --city 2000 --vans 60 --time-limit 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import re
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from station.planning.instance import Load, VrpInstance, VrpSolution  # noqa: E402
+from station.planning.search import solve  # noqa: E402
+
+DEFAULT_BKS = Path("/work/shared/data/routing/BKS.csv")
+SOLVERS = ("station", "vroom", "pyvrp")
+
+
+@dataclass
+class Bench:
+    name: str
+    inst: VrpInstance
+    scale: int  # solver units per published unit (10 for one-decimal instances)
+    bks: float | None
+
+
+# ---------------------------------------------------------------- readers
+
+
+def _euclid(xy: np.ndarray) -> np.ndarray:
+    diff = xy[:, None, :] - xy[None, :, :]
+    return np.sqrt((diff**2).sum(axis=2))
+
+
+def _tenths(xy: np.ndarray) -> np.ndarray:
+    # DIMACS VRPTW convention: one decimal, truncated. The epsilon keeps 3.0 from becoming 2.9.
+    return np.floor(_euclid(xy) * 10 + 1e-9).astype(np.int64)
+
+
+def read_vrplib(path: Path) -> tuple[dict[str, str], dict[str, list[list[float]]]]:
+    header: dict[str, str] = {}
+    sections: dict[str, list[list[float]]] = {}
+    current = None
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line == "EOF":
+            continue
+        if line.endswith("SECTION"):
+            current = line
+            sections[current] = []
+        elif ":" in line and current is None:
+            key, value = line.split(":", 1)
+            header[key.strip()] = value.strip().strip('"')
+        elif current is not None:
+            sections[current].append([float(x) for x in line.split()])
+    return header, sections
+
+
+def load_vrp(path: Path) -> tuple[VrpInstance, int]:
+    header, sec = read_vrplib(path)
+    coords = np.array([row[1:3] for row in sec["NODE_COORD_SECTION"]])
+    demand = np.array([int(row[1]) for row in sec["DEMAND_SECTION"]], dtype=np.int64)
+    depot = int(sec["DEPOT_SECTION"][0][0]) - 1
+    if depot != 0:
+        raise SystemExit(f"{path}: depot must be node 1")
+    cap = int(header["CAPACITY"])
+    if "TIME_WINDOW_SECTION" in sec:
+        dist = _tenths(coords)
+        windows = np.array([row[1:3] for row in sec["TIME_WINDOW_SECTION"]], dtype=np.int64) * 10
+        if "SERVICE_TIME_SECTION" in sec:
+            service = np.array([row[1] for row in sec["SERVICE_TIME_SECTION"]]) * 10
+        else:
+            service = np.full(len(coords), float(header.get("SERVICE_TIME", 0)) * 10)
+        service = service.astype(np.int64)
+        service[0] = 0
+        nv = int(header.get("VEHICLES", len(coords)))
+        return _tw_instance(coords, dist, demand, cap, windows, service, nv), 10
+    dist = np.rint(_euclid(coords)).astype(np.int64)
+    lb = math.ceil(demand.sum() / cap)
+    nv = lb + max(2, math.ceil(0.1 * lb))  # X instances have no fleet limit; BKS may use lb + 1
+    inst = VrpInstance(distance=dist, loads=(Load("demand", demand, (cap,) * nv),), num_vehicles=nv, xy=coords)
+    return inst, 1
+
+
+def load_solomon(path: Path) -> tuple[VrpInstance, int]:
+    lines = path.read_text().splitlines()
+    i = next(k for k, line in enumerate(lines) if line.strip().startswith("NUMBER"))
+    nv, cap = (int(x) for x in lines[i + 1].split())
+    rows = [line.split() for line in lines[i + 2 :] if re.match(r"^\s*\d", line)]
+    arr = np.array(rows, dtype=float)
+    coords = arr[:, 1:3]
+    demand = arr[:, 3].astype(np.int64)
+    windows = (arr[:, 4:6] * 10).astype(np.int64)
+    service = (arr[:, 6] * 10).astype(np.int64)
+    return _tw_instance(coords, _tenths(coords), demand, cap, windows, service, nv), 10
+
+
+def _tw_instance(coords, dist, demand, cap, windows, service, nv) -> VrpInstance:  # type: ignore[no-untyped-def]
+    return VrpInstance(
+        distance=dist,
+        loads=(Load("demand", demand, (cap,) * nv),),
+        num_vehicles=nv,
+        xy=coords,
+        duration=dist,
+        service=service,
+        windows=windows,
+    )
+
+
+def load(path: Path) -> tuple[VrpInstance, int]:
+    return load_solomon(path) if path.suffix == ".txt" else load_vrp(path)
+
+
+def best_known(path: Path, bks_csv: Path) -> float | None:
+    sol = path.with_suffix(".sol")
+    if sol.exists():
+        m = re.search(r"^Cost\s+([\d.]+)", sol.read_text(), re.M)
+        if m:
+            return float(m.group(1))
+    if bks_csv.exists():
+        with bks_csv.open() as f:
+            for row in csv.DictReader(f):
+                if row["instance"] == path.stem:
+                    return float(row["bks"])
+    return None
+
+
+# ---------------------------------------------------------------- solvers (one per subprocess)
+
+
+def run_vroom(inst: VrpInstance, limit: float) -> tuple[float | None, float | None]:
+    import datetime
+
+    import vroom
+
+    problem = vroom.Input()
+    matrix = inst.duration if inst.duration is not None else inst.distance
+    problem.set_durations_matrix("car", matrix.astype(np.uint32))
+    for v in range(inst.num_vehicles):
+        tw = vroom.TimeWindow(int(inst.windows[0, 0]), int(inst.windows[0, 1])) if inst.windows is not None else None
+        kw = {"time_window": tw} if tw is not None else {}
+        problem.add_vehicle(vroom.Vehicle(v + 1, start=0, end=0, capacity=[inst.loads[0].capacity[v]], **kw))
+    for i in range(1, inst.size):
+        kw2: dict[str, object] = {}
+        if inst.windows is not None:
+            kw2["time_windows"] = [vroom.TimeWindow(int(inst.windows[i, 0]), int(inst.windows[i, 1]))]
+        if inst.service is not None:
+            kw2["default_service"] = int(inst.service[i])
+        problem.add_job(vroom.Job(i, location=i, delivery=[int(inst.loads[0].demand[i])], **kw2))
+    t0 = time.monotonic()
+    sol = problem.solve(exploration_level=5, nb_threads=1, timeout=datetime.timedelta(seconds=limit))
+    seconds = time.monotonic() - t0
+    routes = sol.routes
+    jobs = routes[routes["type"] == "job"]
+    cost = 0
+    for _vid, group in jobs.groupby("vehicle_id"):
+        path = [0, *(int(x) for x in group["location_index"].tolist()), 0]
+        cost += int(inst.distance[path[:-1], path[1:]].sum())
+    n_assigned = len(jobs)
+    if n_assigned != inst.size - 1:
+        return None, seconds
+    return float(cost), seconds  # VROOM gives no first-solution time; report its total
+
+
+def worker(solver: str, path: Path, limit: float, backend: str) -> dict[str, object]:
+    inst, _scale = load(path)
+    first: float | None
+    if solver == "station":
+        sol: VrpSolution = solve(inst, time_limit_s=limit, backend=backend)
+        feasible = bool(sol.routes) and not sol.dropped
+        cost, first = (float(sol.cost) if feasible else None), sol.first_feasible_s
+    elif solver == "pyvrp":
+        sol = solve(inst, time_limit_s=limit, backend="pyvrp")
+        feasible = bool(sol.routes) and not sol.dropped
+        cost, first = (float(sol.cost) if feasible else None), sol.first_feasible_s
+    else:
+        cost, first = run_vroom(inst, limit)
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"cost": cost, "first": first, "rss": me, "child_rss": kids}
+
+
+def city_worker(parcels: int, vans: int, limit: float, backend: str) -> dict[str, object]:
+    from station.planning import PlanningProblem, PlanningSettings, plan_day
+    from station.planning.synthetic import synthetic_day
+
+    hub, fleet, manifest = synthetic_day(parcels, vans, seed=1)
+    points: list[tuple[float, float]] = []
+    t0 = time.monotonic()
+    problem = PlanningProblem(hub, fleet, manifest, settings=PlanningSettings(backend=backend))
+    plan = plan_day(problem, time_limit_s=limit, on_progress=lambda p: points.append((p.elapsed_s, p.best_cost)))
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    first = points[0][0] if points else None
+    return {
+        "cost": plan.cost,
+        "first": first,
+        "rss": me,
+        "child_rss": kids,
+        "unplanned": len(plan.unplanned),
+        "seconds": time.monotonic() - t0,
+        "vans_used": sum(1 for r in plan.routes if r.stops),
+    }
+
+
+def run_sub(args: list[str], timeout: float) -> dict[str, object]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), *args]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": "timeout"}
+    lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
+    if out.returncode != 0 or not lines:
+        return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1][:60]}
+    result: dict[str, object] = json.loads(lines[-1])
+    return result
+
+
+# ---------------------------------------------------------------- table
+
+
+def fmt(res: dict[str, object], bks: float | None, scale: int) -> str:
+    if "error" in res:
+        return f"{'error: ' + str(res['error']):<38}"
+    cost = res["cost"]
+    rss = float(res["rss"]) + 2 * float(res.get("child_rss") or 0)
+    first = f"{float(res['first']):5.1f} s" if res.get("first") is not None else "    - "
+    if cost is None:
+        return f"{'infeasible':>10} {'':>8} {first} {rss:5.0f} MB"
+    value = float(cost) / scale
+    gap = f"{(value - bks) / bks * 100:6.2f} %" if bks else "     - "
+    return f"{value:10.1f} {gap} {first} {rss:5.0f} MB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("instances", nargs="*", type=Path)
+    ap.add_argument("--time-limit", type=float, default=30.0)
+    ap.add_argument("--only", choices=SOLVERS, help="run one solver only (e.g. --only station)")
+    ap.add_argument("--backend", default="ortools", help="station backend: ortools (default) or pyvrp")
+    ap.add_argument("--bks", type=Path, default=DEFAULT_BKS)
+    ap.add_argument("--city", type=int, metavar="PARCELS", help="synthetic hub day with this many parcels")
+    ap.add_argument("--vans", type=int, default=60)
+    ap.add_argument("--worker", nargs=2, metavar=("SOLVER", "WHAT"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.worker:
+        solver, what = args.worker
+        if solver == "city":
+            res = city_worker(int(what), args.vans, args.time_limit, args.backend)
+        else:
+            res = worker(solver, Path(what), args.time_limit, args.backend)
+        print(json.dumps(res))
+        return 0
+
+    timeout = args.time_limit * 3 + 120
+    if args.city:
+        backends = [args.backend] if args.only else ["ortools", "pyvrp"]
+        print(f"synthetic hub day: {args.city} parcels, {args.vans} vans, {args.time_limit:g} s")
+        for backend in backends:
+            res = run_sub(
+                [
+                    "--worker",
+                    "city",
+                    str(args.city),
+                    "--vans",
+                    str(args.vans),
+                    "--time-limit",
+                    str(args.time_limit),
+                    "--backend",
+                    backend,
+                ],
+                timeout,
+            )
+            if "error" in res:
+                print(f"  {backend:8} error: {res['error']}")
+                continue
+            rss = float(res["rss"]) + 2 * float(res.get("child_rss") or 0)
+            print(
+                f"  {backend:8} first feasible plan {float(res['first']):5.2f} s  cost {float(res['cost']):9.1f} km"
+                f"  vans {res['vans_used']}  unplanned {res['unplanned']}  total {float(res['seconds']):5.1f} s"
+                f"  peak RSS {rss:4.0f} MB (main {float(res['rss']):.0f} + 2 x worker"
+                f" {float(res.get('child_rss') or 0):.0f})"
+            )
+        return 0
+
+    solvers = [args.only] if args.only else list(SOLVERS)
+    head = f"{'instance':<13} {'BKS':>9} | " + " | ".join(
+        f"{s + (' (' + args.backend + ')' if s == 'station' else ''):<38}" for s in solvers
+    )
+    print(f"time limit {args.time_limit:g} s; columns: cost, gap, time to first feasible, peak RSS")
+    print(head)
+    gaps: dict[str, list[float]] = {s: [] for s in solvers}
+    for path in args.instances:
+        _inst, scale = load(path)
+        bks = best_known(path, args.bks)
+        cells = []
+        for s in solvers:
+            res = run_sub(
+                ["--worker", s, str(path), "--time-limit", str(args.time_limit), "--backend", args.backend], timeout
+            )
+            cells.append(fmt(res, bks, scale))
+            if bks and "error" not in res and res.get("cost") is not None:
+                gaps[s].append((float(res["cost"]) / scale - bks) / bks * 100)  # type: ignore[arg-type]
+        print(f"{path.stem:<13} {bks if bks is not None else '-':>9} | " + " | ".join(cells), flush=True)
+    print(
+        "mean gap      "
+        + " " * 9
+        + " | "
+        + " | ".join(f"{(sum(g) / len(g) if g else float('nan')):>19.2f} %{'':17}" for g in gaps.values())
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
