@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from station.cli_common import add_common, data_dir, load_config, open_station, setup_logging
+from station.cli_common import add_common, data_dir, load_config, open_station
 from station.errors import ConfigError, StationError
 
 log = logging.getLogger("station.cli")

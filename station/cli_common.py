@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from station.config import Config, load_config as _load_config, resolve_data_dir
+from station.config import Config, resolve_data_dir
+from station.config import load_config as _load_config
 
 if TYPE_CHECKING:
     from station.core import Station

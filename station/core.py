@@ -243,14 +243,19 @@ class Station:
             for tid in removed:
                 db.execute("UPDATE parcels SET cancelled = 1 WHERE tracking_id = ?", [tid])
             db.execute("DELETE FROM parcel_codes")
+            # Cancelled parcels keep their codes, so a late scan says "cancelled", not "unknown";
+            # the current manifest's parcels come first and win any shared code.
+            all_codes = [(p.tracking_id, (p.tracking_id, *p.codes)) for p in parcels]
+            for tid, codes_json in db.execute("SELECT tracking_id, codes FROM parcels WHERE cancelled = 1"):
+                all_codes.append((tid, (tid, *json.loads(codes_json or "[]"))))
             seen: set[str] = set()
             rows = []
-            for p in parcels:
-                for code in (p.tracking_id, *p.codes):
+            for tracking_id, codes in all_codes:
+                for code in codes:
                     for key in barcodes.index_keys(code):
                         if key not in seen:  # first parcel to claim a key keeps it
                             seen.add(key)
-                            rows.append({"key": key, "tracking_id": p.tracking_id})
+                            rows.append({"key": key, "tracking_id": tracking_id})
             db.table("parcel_codes").insert_all(rows, batch_size=1000)
             db.table("meta").upsert({"key": "manifest_version", "value": version}, pk="key")
             if day is not None or not db.execute("SELECT 1 FROM meta WHERE key = 'day'").fetchone():

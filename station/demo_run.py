@@ -70,7 +70,8 @@ def run_demo(data_dir: Path, config_path: Path | None, *, headless: bool, scans:
     setup_logging(config)
     plan_seconds = min(config.planning.time_limit_s, 5.0)
     station = prepare_day(config, parcels=parcels, seed=seed, fresh=fresh, plan_seconds=plan_seconds)
-    feed = scan_feed(station.parcels(), seed=seed + 1)
+    done = station.locked_vans()  # a kept day goes on where it stopped
+    feed = scan_feed([p for p in station.parcels() if p.tracking_id not in done], seed=seed + 1)
     if not headless:
         station.close()
         from station.ui.launch import run_screen

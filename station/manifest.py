@@ -45,22 +45,27 @@ def read_manifest(path: Path | str) -> list[Parcel]:
 
 
 def parse_csv(text: str, *, name: str = "manifest") -> list[Parcel]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    # newline="" hands line endings to the csv module, which handles CR, LF and quoted newlines.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise ManifestError(f"{name} rejected", [(1, f"not a CSV header: {exc}")]) from None
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ManifestError(f"{name} rejected", [(1, f"missing column(s): {', '.join(missing)}")])
     reader.fieldnames = header
-    rows = []
-    for row in reader:
-        # DictReader puts extra cells under None; a short row leaves None values.
-        extra = row.pop(None, None)  # type: ignore[call-overload]
-        record: dict[str, Any] = {k: v for k, v in row.items() if k is not None}
-        if extra:
-            record["__extra__"] = extra
-        if "codes" in record and isinstance(record["codes"], str):
-            record["codes"] = [c for c in record["codes"].split("|") if c.strip()]
-        rows.append((reader.line_num, record))
+    rows: list[tuple[int, Mapping[str, Any]]] = []
+    try:
+        for row in reader:
+            # DictReader puts extra cells under None; a short row leaves None values.
+            extra = row.pop(None, None)  # type: ignore[call-overload]
+            record: dict[str, Any] = {k: v for k, v in row.items() if k is not None}
+            if extra:
+                record["__extra__"] = extra
+            rows.append((reader.line_num, record))
+    except csv.Error as exc:
+        raise ManifestError(f"{name} rejected", [(reader.line_num, f"not CSV: {exc}")]) from None
     return _check_all(rows, name)
 
 

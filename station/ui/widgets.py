@@ -73,10 +73,15 @@ class RecentScans(Static):
             (f"{at} ", "dim"),
             (f"{word:<16}", {"good": "green", "repeat": "yellow", "bad": "red", "warn": "magenta",
                              "alarm": "bold red", "info": "cyan"}.get(look, "")),
-            f" {lane:<8} {(decision.tracking_id or decision.code)[:30]:<30} {decision.reason or ''}",
+            f" {lane:<8} {(decision.tracking_id or decision.code)[:24]:<24} {decision.reason or ''}",
         )
+        line.no_wrap = True
+        line.overflow = "ellipsis"
         self._lines.appendleft(line)
-        self.update(Text("\n").join(self._lines))
+        joined = Text("\n").join(self._lines)
+        joined.no_wrap = True
+        joined.overflow = "ellipsis"
+        self.update(joined)
 
 
 class LaneProgress(Static):

@@ -1,0 +1,91 @@
+"""The scripting contract of the ``station`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from station.cli import main
+from station.demo import generate_day
+from station.manifest import write_csv
+from station.model import Hub
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "manifest.csv"
+    write_csv(generate_day(Hub("Lyon Gerland", 45.7304, 4.8325), parcels=30, seed=5), path)
+    return path
+
+
+def test_init_import_plan_scan_report(tmp_path: Path, manifest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = str(tmp_path / "data")
+    code, out, _ = run(capsys, "init", "--data-dir", d)
+    assert code == 0 and (tmp_path / "data" / "station.toml").exists()
+    code, out, _ = run(capsys, "import", str(manifest), "--data-dir", d)
+    assert code == 0 and "imported 30 parcels" in out
+
+    tracking_id = manifest.read_text().splitlines()[1].split(",")[0]
+    code, out, _ = run(capsys, "scan", "--json", tracking_id, "--data-dir", d)
+    before = json.loads(out)
+    assert before["outcome"] == "no_plan" and before["tracking_id"] == tracking_id and before["reason"]
+
+    code, out, _ = run(capsys, "plan", "--time-limit", "1", "--json", "--data-dir", d)
+    plan = json.loads(out)
+    assert code == 0 and sum(r["parcels"] for r in plan["routes"]) + len(plan["unplanned"]) == 30
+
+    code, out, _ = run(capsys, "scan", "--json", tracking_id, "--data-dir", d)
+    decision = json.loads(out)
+    assert decision["outcome"] == "sorted"
+    assert {"outcome", "code", "tracking_id", "lane", "van", "stop", "reason", "event_id"} <= decision.keys()
+    assert isinstance(decision["lane"], int) and decision["van"].startswith("V") and decision["stop"] >= 1
+    labels = list((tmp_path / "data" / "labels").glob("*.zpl"))
+    assert len(labels) == 1 and tracking_id in labels[0].read_text()
+
+    code, out, _ = run(capsys, "scan", "--json", tracking_id, "--data-dir", d)
+    assert json.loads(out)["outcome"] == "repeat"
+    code, out, _ = run(capsys, "scan", "--json", "not-a-parcel", "--data-dir", d)
+    assert json.loads(out)["outcome"] in ("unknown", "invalid")
+
+    code, out, _ = run(capsys, "report", "--json", "--data-dir", d)
+    report = json.loads(out)
+    assert report["sorted"] == 1 and report["manifest"] == 30 and len(report["not_scanned"]) == 29
+
+
+def test_a_bad_manifest_exits_1_with_line_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("tracking_id,recipient,address,postal_code,lat,lon,weight_kg\nA,B,C,1,x,2,1\n")
+    code, _, err = run(capsys, "import", str(bad), "--data-dir", str(tmp_path / "d"))
+    assert code == 1 and "line 2" in err and "lat" in err
+
+
+def test_run_without_a_config_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "run", "--data-dir", str(tmp_path / "empty"))
+    assert code == 2 and "station init" in err
+
+
+def test_run_with_a_wrong_key_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "station.toml"
+    cfg.write_text('station_id = "x"\n[hub]\nlat = 1.0\nlon = "east"\n[[vans]]\nid = "V1"\nlane = 1\ncapacity = 5\n')
+    code, _, err = run(capsys, "run", "--config", str(cfg), "--data-dir", str(tmp_path))
+    assert code == 2 and "hub.lon" in err
+
+
+def test_the_environment_variable_picks_the_data_dir(tmp_path: Path) -> None:
+    env = {**os.environ, "STATION_DATA_DIR": str(tmp_path / "envdir")}
+    proc = subprocess.run([sys.executable, "-m", "station", "scan", "--json", "1Z999AA10123456784"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["outcome"] == "unknown"
+    assert (tmp_path / "envdir" / "station.db").exists()

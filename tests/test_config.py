@@ -1,0 +1,59 @@
+"""The config: the example parses, and every mistake names its key."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from station.config import example_config_text, load_config, parse_config, resolve_data_dir
+from station.errors import ConfigError
+
+
+def raw() -> dict:  # type: ignore[type-arg]
+    return tomllib.loads(example_config_text())
+
+
+def test_the_example_config_has_the_demo_hub_and_12_vans(tmp_path: Path) -> None:
+    config = parse_config(raw(), tmp_path, source=None)
+    assert len(config.vans) == 12
+    assert sorted(v.lane for v in config.vans) == list(range(1, 13))
+    assert config.hub.lat and config.hub.lon
+    assert config.database_path == tmp_path / "station.db"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda r: r.pop("hub"), "config key hub is missing"),
+    (lambda r: r["hub"].update(lat="north"), "config key hub.lat: expected a number"),
+    (lambda r: r["hub"].update(lat=123.0), "hub.lat: must be between -90 and 90"),
+    (lambda r: r["vans"][3].update(lane="A"), "config key vans[3].lane: expected an integer"),
+    (lambda r: r["vans"][3].pop("capacity"), "config key vans[3].capacity is missing"),
+    (lambda r: r["vans"][4].update(lane=1), "vans[4].lane: lane 1 is already van V01's"),
+    (lambda r: r["vans"][0].update(shift_start="late"), "vans[0].shift_start: expected a time"),
+    (lambda r: r.update(server={"url": "ftp://x"}), "server.url: expected an http(s) URL"),
+    (lambda r: r.update(server={"url": "https://x", "token": "s3cret"}), "server.token: the token never goes"),
+    (lambda r: r["scanners"][0].update(role="unload"), "scanners[0].role"),
+    (lambda r: r.update(vans=[]), "config key vans is missing"),
+])
+def test_a_wrong_key_is_named(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
+    r = raw()
+    change(r)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_config(r, tmp_path, source=None)
+
+
+def test_a_missing_or_broken_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml", tmp_path)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("station_id = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad, tmp_path)
+
+
+def test_data_dir_flag_beats_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("STATION_DATA_DIR", str(tmp_path / "env"))
+    assert resolve_data_dir(None) == tmp_path / "env"
+    assert resolve_data_dir(tmp_path / "flag") == tmp_path / "flag"
