@@ -149,6 +149,8 @@ def make_scanner(spec: Mapping[str, Any]) -> Scanner:
         if terminator.lower() not in HID_TERMINATORS:
             raise s._bad("terminator", f"one of {', '.join(HID_TERMINATORS)}", terminator)
         idle_gap_s, layout = s.get_float("idle_gap_s", 0.0), s.get_str_map("layout")
+        if terminator.lower() == "none" and idle_gap_s <= 0:
+            raise s._bad("idle_gap_s", 'above 0 when terminator = "none"', idle_gap_s)
         from drivers.scanners.hid import HidScanner, Terminator
 
         try:
@@ -160,7 +162,7 @@ def make_scanner(spec: Mapping[str, Any]) -> Scanner:
                 idle_gap_s=idle_gap_s,
                 layout_overrides=layout,
             )
-        except ValueError as exc:
+        except ValueError as exc:  # only the layout table can still be wrong here
             raise ValueError(f"{s.what}: key 'layout': {exc}") from None
     from drivers.scanners.simulated import SimulatedScanner
 

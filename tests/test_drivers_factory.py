@@ -105,3 +105,47 @@ def test_docs_list_every_key() -> None:
             section = text.split(heading, 1)[1].split("###", 1)[0]
             for key in names:
                 assert f"| `{key}`" in section, f"{heading} lacks {key}"
+
+
+def test_evdev_scanner_from_spec() -> None:
+    from drivers.scanners.hid import HidScanner
+    from drivers.scanners.wedge import Terminator
+
+    scanner = make_scanner(
+        {
+            "name": "terminal",
+            "kind": "evdev",
+            "path": "/dev/input/by-path/x-event-kbd",
+            "grab": False,
+            "terminator": "none",
+            "idle_gap_s": 0.05,
+            "layout": {"KEY_Z": "y Y"},
+        }
+    )
+    assert isinstance(scanner, HidScanner)
+    assert (scanner.path, scanner.grab, scanner.decoder.terminator) == (
+        "/dev/input/by-path/x-event-kbd",
+        False,
+        Terminator.NONE,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "key"),
+    [
+        ({"kind": "evdev", "path": "/dev/input/x", "terminator": "none"}, "idle_gap_s"),
+        ({"kind": "evdev", "path": "/dev/input/x", "layout": {"KEY_NOPE": "a"}}, "layout"),
+        ({"kind": "evdev", "path": "/dev/input/x", "layout": ["KEY_Z"]}, "layout"),
+    ],
+)
+def test_bad_evdev_spec_names_the_key(spec: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"'{key}'")):
+        make_scanner(spec)
+
+
+def test_usb_printer_hex_ids() -> None:
+    from drivers.printers.usb import UsbPrinter
+
+    printer = make_printer({"kind": "usb", "vendor_id": "0x0a5f", "product_id": 356})
+    assert isinstance(printer, UsbPrinter)
+    assert (printer.vendor_id, printer.product_id) == (0x0A5F, 0x0164)
