@@ -249,6 +249,12 @@ _COUNTRIES = frozenset(
 )
 
 
+def _is_digits(text: str) -> bool:
+    # str.isdigit() alone accepts "²" and Arabic-Indic digits, which int() and the
+    # check digit functions then choke on.
+    return text.isascii() and text.isdigit()
+
+
 def normalise(text: str) -> str:
     """Upper case, with spaces and dashes removed: the form every key is stored in."""
     return text.upper().replace(" ", "").replace("-", "").replace("\t", "")
@@ -260,14 +266,17 @@ def _read_number(t: str) -> _Reading:
     Returns format ``"other"`` for a plausible code of no known format, so an order code
     in the manifest is still found, and keys ``()`` when the text is no code at all.
     """
+    if not t.isascii():
+        # Unicode has other digits and letters ("²", "٣"): no carrier prints them.
+        return _Reading("other", (), NOT_KNOWN)
     if t.isdigit():
         return _read_digits(t)
     if t.startswith("1Z"):
         if len(t) != 18:
             return _Reading("ups", (), f"truncated: UPS 1Z number needs 18 characters, got {len(t)}")
-        if not t.isalnum() or not t.isascii():
+        if not t.isalnum():
             return _Reading("ups", (), NOT_KNOWN)
-        return _checked("ups", (t,), _ups_check(t[2:17]), t[17])
+        return _checked("ups", (t, _ups_short_key(t[2:8], t[10:])), _ups_check(t[2:17]), t[17])
     if t.startswith("TBA") and t[3:].isdigit():
         # Amazon Logistics has no check digit; 12 digits is the published length.
         if len(t) == 15:
@@ -284,9 +293,16 @@ def _read_number(t: str) -> _Reading:
         return _Reading("dhl-ecommerce", (t,))
     if _DHL_PIECE.fullmatch(t):
         return _Reading("dhl-piece", (t,))
-    if t.isascii() and _OTHER_CODE.fullmatch(t):
+    if _OTHER_CODE.fullmatch(t):
         return _Reading("other", (t,), NOT_KNOWN)
     return _Reading("other", (), NOT_KNOWN)
+
+
+def _ups_short_key(shipper: str, package: str) -> str:
+    # A UPS MaxiCode carries "1Z" + the last 8 characters (package id and check digit)
+    # and the 6-character shipper number in separate fields, but not the service code:
+    # shipper + package is what both forms share. ":" keeps it apart from real numbers.
+    return f"UPS:{shipper}:{package}"
 
 
 def _read_digits(t: str) -> _Reading:
@@ -312,8 +328,6 @@ def _read_digits(t: str) -> _Reading:
         # FedEx 34-digit barcode: the 12-digit tracking number is its last 12 digits and
         # the check digit covers the 13 digits before the check digit.
         return _checked("fedex-express", (t[-12:], t), _fedex_express_check(t[-14:-1]), t[-1])
-    if n in (26, 30, 34):
-        return _read_impb(t)
     if 4 <= n <= 40:
         return _Reading("other", (t,), NOT_KNOWN)
     return _Reading("other", (), NOT_KNOWN)
@@ -333,6 +347,8 @@ def _read_20(t: str) -> _Reading:
         return _Reading("fedex-smartpost", (t, "92" + t))
     if str(_gs1_check("91" + t[:-1])) == got:
         return _Reading("usps-impb", (t, "91" + t))
+    if t.startswith("00"):
+        return _Reading("sscc", (t[2:], t), _check_problem(_gs1_check(t[2:-1]), got))
     return _Reading("usps-20", (t,), _check_problem(_gs1_check(t[:-1]), got))
 
 
@@ -382,16 +398,14 @@ def _postal_only(postal: str) -> str:
 # ]C1 GS1-128, ]d2 GS1 DataMatrix, ]Q3 GS1 QR, ]e0 GS1 DataBar, ]J1 GS1 DotCode.
 _GS1_AIM = frozenset("]" + s.value for s in GS1Symbology.with_gs1_messages())
 _GS1_CONFIG = ParseConfig(separator_chars=(GS,))
-# AIs that identify a parcel, most specific first; 9x after 420 carry a USPS IMpb.
-_PARCEL_AIS = ("00", "402", "401")
+# AIs a parcel's GS1 label starts with: worth asking biip when FNC1 was dropped.
 _GS1_START = ("00", "401", "402", "420", "421")
-_SSCC_TRUNCATED = re.compile(r"Failed to match '00(\d*)'")
 
 
 def _read_gs1(data: str) -> _Reading:
     """Read a GS1 element string (FNC1 as GS) with biip and pick the parcel keys."""
     data = data.lstrip(GS).rstrip(GS)
-    if data.startswith(("420", "421")) and GS not in data and data.isdigit():
+    if data.startswith(("420", "421")) and GS not in data and _is_digits(data):
         return _read_postal_routed(data)
     try:
         message = GS1Message.parse(data, config=_GS1_CONFIG)
@@ -483,7 +497,7 @@ def _read_hri(text: str) -> _Reading:
         compact = "".join(text.split())
         if compact.startswith("(00)"):
             digits = len(compact) - 4
-            if compact[4:].isdigit() and digits < 18:
+            if _is_digits(compact[4:]) and digits < 18:
                 return _Reading("sscc", (), f"truncated: SSCC needs 18 digits, got {digits}")
         return _gs1_failure(compact.replace("(", "").replace(")", ""))
     return _read_elements(message.element_strings)
@@ -514,12 +528,14 @@ def _best(candidates: Iterable[str], allow_other: bool) -> _Reading | None:
         if not reading.keys:
             continue
         if reading.format == "other":
-            other = other or reading
+            # Words in a URL ("track=true") are no order code: ask for a digit.
+            if allow_other and any(ch.isdigit() for ch in t):
+                other = other or reading
         elif reading.problem is None:
             return reading
         else:
             with_problem = with_problem or reading
-    return with_problem or (other if allow_other else None)
+    return with_problem or other
 
 
 def _read_url(text: str) -> _Reading:
@@ -559,9 +575,30 @@ _PAYLOAD_SPLIT = re.compile(r"[\x1d\x1e\x04\r\n\t,;|{}\[\]\"'=:<>()]+")
 def _read_payload(text: str) -> _Reading:
     """A structured 2D payload (ISO/IEC 15434 "[)>", JSON, key=value): find a tracking id."""
     found = _best(_PAYLOAD_SPLIT.split(text), allow_other=False)
+    if found is not None and found.problem is None:
+        return found
+    if text.startswith("[)>"):
+        maxicode = _read_ups_maxicode(text)
+        if maxicode is not None:
+            return maxicode
     if found is not None:
         return found
     return _Reading("payload", (), f"{NOT_KNOWN} (no tracking number in the 2D code)")
+
+
+_FIELDS = re.compile(r"[\x1d\x1e\x04]")
+
+
+def _read_ups_maxicode(text: str) -> _Reading | None:
+    """UPS MaxiCode (ISO/IEC 15434 format 01): "1Z" + 8 in one field, then the SCAC, then
+    the shipper number; keyed by shipper and package, as every full 1Z number also is."""
+    fields = [normalise(f) for f in _FIELDS.split(text)]
+    for i, field in enumerate(fields[:-2]):
+        if len(field) == 10 and field.startswith("1Z") and field.isascii() and field.isalnum():
+            shipper = fields[i + 2]
+            if len(shipper) == 6 and shipper.isascii() and shipper.isalnum():
+                return _Reading("ups-maxicode", (_ups_short_key(shipper, field[2:]),))
+    return None
 
 
 # --- framing and dispatch ----------------------------------------------------------------
@@ -665,10 +702,10 @@ def _dispatch(text: str, aim: str) -> _Reading:
         return _read_payload(text)
     if GS in text:
         first = text.split(GS, 1)[0]
-        if first.isdigit() and first.startswith(_GS1_START + ("01", "02")):
+        if _is_digits(first) and first.startswith(_GS1_START + ("01", "02")):
             return _read_gs1(text)
         return _read_payload(text)
-    if text[0] == "(" and text[1:2].isdigit():
+    if text[0] == "(" and _is_digits(text[1:2]):
         return _read_hri(text)
     t = normalise(text)
     reading = _read_number(t)

@@ -23,6 +23,9 @@ from station.barcodes import (
 GS = "\x1d"
 SSCC = "106141412345678908"  # GS1 example SSCC
 IMPB = "9400111201080805483016"  # jkeen, USPS 91 valid
+UPS = "1Z5R89390357567127"  # jkeen
+# The number, then shipper + package id: what a UPS MaxiCode carries of it.
+UPS_KEYS = (UPS, "UPS:5R8939:57567127")
 
 
 def parcel(data: str | bytes, framing: Framing | None = None) -> ParcelCode:
@@ -276,6 +279,19 @@ def test_iso_15434_payload() -> None:
     assert parcel(payload).keys[0] == "1Z5R89390357567127"
 
 
+# A UPS MaxiCode as an imager sends it (layout of UPS's published example): "1Z" + the
+# package id and check digit in one field, then the SCAC, then the shipper number.
+MAXICODE = ("[)>\x1e01\x1d96841706672\x1d840\x1d001\x1d1Z57567127\x1dUPSN\x1d5R8939\x1d089\x1d\x1d1/1"
+            "\x1d10.1\x1dY\x1d\x1d\x1dUT\x1e\x04")
+
+
+def test_ups_maxicode_finds_the_1z_number() -> None:
+    code = parcel(MAXICODE)
+    assert code.format == "ups-maxicode"
+    assert code.keys == ("UPS:5R8939:57567127",)
+    assert code.keys[0] in index_keys(UPS)
+
+
 def test_json_payload() -> None:
     assert parcel('{"order":"A-17","tracking":"9400 1112 0108 0805 4830 16"}').keys[0] == IMPB
 
@@ -305,18 +321,18 @@ def test_framing_is_removed(data: bytes) -> None:
         assert isinstance(code, Unreadable)
         return
     assert isinstance(code, ParcelCode), code
-    assert code.keys == ("1Z5R89390357567127",)
+    assert code.keys == UPS_KEYS
 
 
 def test_configured_prefix_and_suffix() -> None:
     framing = Framing(prefixes=("DOCK1:", "D"), suffixes=("#END",))
     code = parcel(b"DOCK1:1Z5R89390357567127#END\r", framing)
-    assert code.keys == ("1Z5R89390357567127",)
+    assert code.keys == UPS_KEYS
 
 
 def test_aim_identifiers_are_removed() -> None:
     for aim in ("]C0", "]A0", "]I0", "]E0", "]d1", "]Q1", "]L2"):
-        assert parcel(aim + "1Z5R89390357567127").keys == ("1Z5R89390357567127",)
+        assert parcel(aim + "1Z5R89390357567127").keys == UPS_KEYS
 
 
 # -- station codes ------------------------------------------------------------------------
@@ -423,6 +439,7 @@ MANIFEST = {
         (b"]C100106141412345678908\r", "P1"),  # the SSCC label of P1, GS1-128 with ]C1
         (b"\x1d00106141412345678908", "P1"),
         (b"1z5r 8939 0357 5671 27", "P1"),
+        (MAXICODE.encode(), "P1"),
         (b"1001921334250001000300779017972697", "P2"),  # FedEx 34-digit barcode
         (b"ord4711", "P2"),
         (b"]C142022153\x1d" + IMPB.encode(), "P3"),
@@ -457,7 +474,7 @@ def test_index_keys_of_manifest_forms() -> None:
 
 def test_multi_line_2d_code_with_one_tracking_number() -> None:
     code = parcel("SHIP TO: A. Smith\nTRACKING: 1Z5R89390357567127\nREF: 4711")
-    assert code.keys == ("1Z5R89390357567127",)
+    assert code.keys == UPS_KEYS
 
 
 def test_lone_separators_are_an_empty_scan() -> None:
@@ -479,3 +496,24 @@ def test_framing_from_config() -> None:
     with pytest.raises(ValueError, match="prefix"):
         framing_from_config({"prefix": ["", "x"]})
     assert parcel("D1:^00" + SSCC + "##", framing).keys == (SSCC,)
+
+
+def test_sscc_with_ai_printed_without_fnc1_and_wrong_check() -> None:
+    code = parcel("00106141412345678907")
+    assert (code.format, code.keys[0]) == ("sscc", "106141412345678907")
+    assert code.problem == "check digit wrong: expected 8, got 7"
+
+
+def test_gs1_string_with_fnc1_and_aim_both_dropped() -> None:
+    # Some scanners send neither ]C1 nor the GS: biip still splits fixed-length AIs.
+    assert parcel("00" + SSCC + "42012345").keys == (SSCC,)
+    assert parcel("00" + SSCC + "4010614141ABC12").keys == (SSCC, "0614141ABC12")
+
+
+def test_words_in_a_url_are_not_parcel_codes() -> None:
+    assert isinstance(identify("https://example.com/t?tracking=true&id=home"), Unreadable)
+
+
+@pytest.mark.parametrize("text", ["١٢٣٤٥٦٧٨٩٠١٢", "²²²²²²²²²²²²", "1Z٥R89390357567127"])
+def test_unicode_digits_are_not_a_barcode(text: str) -> None:
+    assert unreadable(text).reason == "not a barcode this station knows"
