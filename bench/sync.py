@@ -1,0 +1,164 @@
+"""Benchmark: 100,000 scan events queued while the server was away, then it comes back.
+
+Prints the drain time and the station's peak RSS. Target: drained in under 60 s, memory
+flat (the outbox is streamed a batch at a time, never loaded whole).
+
+Three processes, so each number belongs to one program: the station's outbox is filled
+by one (a bulk stand-in for 100,000 scans: same event and outbox rows as the scan path,
+written 5,000 to a transaction to save the 30 s of per-scan fsyncs), the reference server
+runs in another (``python -m station.central serve``), and the drain runs in a fresh
+process whose peak RSS is the figure reported.
+
+    .venv/bin/python bench/sync.py [--events 100000] [--batch 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+
+def _config(data_dir: Path, url: str, batch: int) -> object:
+    from station.config import ServerConfig, load_config
+
+    return dataclasses.replace(
+        load_config(None, data_dir), station_id="S1",
+        server=ServerConfig(url=url, token_file=data_dir / "station-token", timeout_s=30.0, batch_size=batch),
+    )
+
+
+def fill(data_dir: Path, events: int) -> None:
+    import station.sync  # noqa: F401
+    from station.store import Store
+
+    store = Store.open(data_dir / "station.db")
+    start = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+
+    def rows(first: int, last: int) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        ev, ob = [], []
+        for seq in range(first, last):
+            eid = str(uuid.uuid4())
+            at = (start + timedelta(milliseconds=300 * seq)).isoformat()
+            code = f"1ZBENCH{seq:010d}"
+            lane, van, stop = seq % 12 + 1, f"V{seq % 12 + 1:02d}", seq % 40 + 1
+            ev.append((eid, seq, "sorted", "sorted", "S1", "dock", "scanner-1", "sort", at, 1, code, code,
+                       van, lane, stop, None, None))
+            payload = {"event_id": eid, "seq": seq, "station_id": "S1", "hub": "Bench Hub", "day": "2026-11-25",
+                       "kind": "sorted", "outcome": "sorted", "occurred_at": at, "clock_synced": True,
+                       "operator": "dock", "device": "scanner-1", "role": "sort", "code": code,
+                       "tracking_id": code, "van": van, "lane": lane, "stop": stop, "reason": None}
+            ob.append((eid, seq, json.dumps(payload), at))
+        return ev, ob
+
+    for first in range(1, events + 1, 5000):
+        ev, ob = rows(first, min(first + 5000, events + 1))
+        with store.write() as db:
+            db.conn.executemany(f"INSERT INTO events VALUES ({','.join('?' * 17)})", ev)
+            db.conn.executemany("INSERT INTO outbox VALUES (?, ?, ?, ?)", ob)
+    print(f"queued {store.scalar('SELECT count(*) FROM outbox')} events", file=sys.stderr)
+    store.close()
+
+
+def _rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def drain(data_dir: Path, url: str, batch: int) -> None:
+    import station.sync  # noqa: F401
+    from station.store import Store
+    from station.sync.task import push_once
+
+    store = Store.open(data_dir / "station.db")
+    config = _config(data_dir, url, batch)
+    backlog = store.scalar("SELECT count(*) FROM outbox")
+    rss_before = _rss_kb()
+    started = time.perf_counter()
+    status = push_once(store, config)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"events": backlog, "left": status.backlog, "state": status.state.value,
+                      "drain_s": round(seconds, 2), "events_per_s": round(backlog / seconds),
+                      "rss_before_drain_mb": round(rss_before / 1024, 1), "peak_rss_mb": round(peak / 1024, 1)}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--mode", choices=["bench", "fill", "drain"], default="bench", help=argparse.SUPPRESS)
+    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.mode == "fill":
+        fill(args.dir, args.events)
+        return 0
+    if args.mode == "drain":
+        drain(args.dir, args.url, args.batch)
+        return 0
+
+    work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    station_dir, central_dir = work / "station", work / "central"
+    station_dir.mkdir()
+    token = secrets.token_urlsafe(24)
+    (station_dir / "station-token").write_text(token)
+    tokens = work / "tokens"
+    tokens.write_text(f"S1 {token}\n")
+    me = [sys.executable, __file__, "--dir", str(station_dir), "--events", str(args.events),
+          "--batch", str(args.batch)]
+
+    print(f"station offline: queueing {args.events} events ...", file=sys.stderr)
+    subprocess.run([*me, "--mode", "fill"], check=True)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "station.central", "serve", "--host", "127.0.0.1",
+                               "--port", str(port), "--data-dir", str(central_dir), "--tokens", str(tokens),
+                               "--log-level", "warning"], cwd=Path(__file__).resolve().parents[1])
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        print("server back: draining ...", file=sys.stderr)
+        out = subprocess.run([*me, "--mode", "drain", "--url", url], check=True, capture_output=True, text=True)
+        result = json.loads(out.stdout)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    from station.central.storage import stats
+
+    held = stats(central_dir)
+    result["server_events"] = held["events_total"]
+    result["server_duplicate_events"] = held["duplicate_events"]
+    print(f"drained {result['events']} events in {result['drain_s']} s ({result['events_per_s']}/s); "
+          f"station peak RSS {result['peak_rss_mb']} MB (before drain {result['rss_before_drain_mb']} MB); "
+          f"left {result['left']}; server holds {result['server_events']}")
+    print(json.dumps(result))
+    return 0 if result["left"] == 0 and result["server_events"] == result["events"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
