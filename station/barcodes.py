@@ -364,14 +364,16 @@ def _read_impb(t: str) -> _Reading:
 def _read_postal_routed(t: str) -> _Reading:
     """AI 420/421 + postal code + tracking number, the GS after the postal code lost.
 
-    biip cannot split these: 420 is variable length. USPS prints a 5 or 9 digit ZIP; 421
-    adds a 3-digit country. The tracking number that follows is an IMpb (22/26/30/34
-    digits starting 9[1-5]) or a 20-digit number; the first split whose check digit
-    holds wins, else the most likely split is returned with its problem.
+    biip cannot split these: 420 is variable length; 421 starts with a 3-digit country.
+    The tracking number that follows is an IMpb (22/26/30/34 digits starting 9[1-5]) or
+    a 20-digit number; the first split whose check digit holds wins, else the most
+    likely split is returned with its problem.
     """
     country = 3 if t.startswith("421") else 0
+    # USPS prints a 5 or 9 digit ZIP; other countries' numeric postal codes run 4 to 8.
+    zip_lengths = (5, 9, 4, 6, 7, 8) if country else (5, 9)
     fallback: _Reading | None = None
-    for zip_len in (5, 9):
+    for zip_len in zip_lengths:
         rest = t[3 + country + zip_len:]
         if len(rest) not in (20, 22, 26, 30, 34):
             continue
@@ -716,7 +718,8 @@ def _dispatch(text: str, aim: str) -> _Reading:
             if gs1.keys:
                 return gs1
         return reading
-    if any(ch in text for ch in "{}=;|") and len(text) > 12:
+    if len(text) > 12 and any(ch in text for ch in "{}=;|:,"):
+        # "TRACKING:1Z...", JSON, key=value: a 2D code's text around a tracking number.
         return _read_payload(text)
     return reading
 

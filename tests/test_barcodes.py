@@ -517,3 +517,13 @@ def test_words_in_a_url_are_not_parcel_codes() -> None:
 @pytest.mark.parametrize("text", ["١٢٣٤٥٦٧٨٩٠١٢", "²²²²²²²²²²²²", "1Z٥R89390357567127"])
 def test_unicode_digits_are_not_a_barcode(text: str) -> None:
     assert unreadable(text).reason == "not a barcode this station knows"
+
+
+def test_421_with_a_4_digit_postal_code_and_the_gs_lost() -> None:
+    # 421 + country 276 (Germany) + postal code 1234 + IMpb, FNC1 dropped.
+    assert parcel("]C14212761234" + IMPB).keys[0] == IMPB
+
+
+@pytest.mark.parametrize("text", ["TRACKING:" + UPS, "ref=77;trk=" + UPS, "A1," + UPS])
+def test_key_value_payloads(text: str) -> None:
+    assert parcel(text).keys == UPS_KEYS
