@@ -45,3 +45,31 @@ def plan_and_save(station: Station, *, time_limit_s: float | None = None,
                     on_progress=on_progress)
     station.save_plan(plan)
     return plan
+
+
+def plan_in_worker(station: Station, *, time_limit_s: float | None = None,
+                   on_progress: Callable[[PlanProgress], None] | None = None) -> Plan:
+    """Like :func:`plan_and_save`, with the search in a separate process.
+
+    The station process stays small and responsive (OR-Tools holds the GIL while it
+    searches, and its memory goes away with the worker).
+    """
+    import time
+
+    from station.planning import PlanningJob
+
+    problem = problem_for(station)
+    if not problem.parcels:
+        raise PlanningError("no manifest yet: import the day's manifest first")
+    job = PlanningJob.start(problem, time_limit_s=time_limit_s or station.config.planning.time_limit_s)
+    seen = 0
+    while not job.done():
+        time.sleep(0.1)
+        points = job.progress()
+        if on_progress is not None:
+            for point in points[seen:]:
+                on_progress(point)
+        seen = len(points)
+    plan = job.result()
+    station.save_plan(plan)
+    return plan

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import math
 import random
+import resource
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -111,11 +112,11 @@ def scan_feed(parcels: list[Parcel], seed: int = 11) -> Iterator[str]:
     done: list[Parcel] = []
     for parcel in order:
         roll = rng.random()
-        if done and roll < 0.03:
+        if done and roll < 0.04:
             yield rng.choice(done).tracking_id  # scanned twice: a repeat
-        elif roll < 0.05:
+        elif roll < 0.07:
             yield make_ups(rng)  # a parcel that is not on today's manifest
-        elif roll < 0.06:
+        elif roll < 0.09:
             yield parcel.tracking_id[: rng.randint(4, 9)]  # a truncated read
         if parcel.codes and rng.random() < 0.5:
             yield "]C100" + parcel.codes[0]  # the SSCC label, AIM identifier on
@@ -132,12 +133,15 @@ class HeadlessSummary:
     labels_waiting: int = 0
     outbox: int = 0
 
+    peak_rss_mb: float = 0.0
+
     def lines(self) -> list[str]:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
         return [
             f"scans processed: {self.scans} ({parts})",
             f"labels printed: {self.labels_printed}, waiting: {self.labels_waiting}",
             f"events waiting for the central server: {self.outbox}",
+            f"peak RSS of the station process: {self.peak_rss_mb:.0f} MB",
         ]
 
 
@@ -159,4 +163,5 @@ async def run_scans(station: Station, slot: ScannerSlot, queue: PrintQueue, scan
     summary.labels_printed = await loop.run_in_executor(None, queue.deliver, 100_000)
     summary.labels_waiting = queue.pending()
     summary.outbox = station.outbox_backlog()
+    summary.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     return summary

@@ -16,7 +16,7 @@ from pathlib import Path
 from station.cli_common import setup_logging
 from station.config import Config, load_config
 from station.core import Station
-from station.day_planning import plan_and_save
+from station.day_planning import plan_in_worker
 from station.demo import generate_day, scan_feed
 from station.devices import build_print_queue, build_scanners
 from station.errors import StationError
@@ -58,7 +58,7 @@ def prepare_day(config: Config, *, parcels: int, seed: int, fresh: bool, plan_se
     if station.current_plan() is None:
         print(f"planning {len(station.parcels())} parcels on {len(config.vans)} vans ...", file=sys.stderr)
         started = time.monotonic()
-        plan = plan_and_save(station, time_limit_s=plan_seconds)
+        plan = plan_in_worker(station, time_limit_s=plan_seconds)
         print(f"plan ready in {time.monotonic() - started:.1f} s: {len(plan.routes)} vans, "
               f"{len(plan.unplanned)} parcels not planned", file=sys.stderr)
     return station

@@ -31,16 +31,10 @@ JOBS = (SORT_LABEL, LOAD_LIST, DAY_CLOSE)
 def enqueue(db: sqlite_utils.Database, job: str, payload: bytes, *, event_id: str | None = None,
             tracking_id: str | None = None) -> int:
     """Queue a payload inside the caller's transaction; returns the job id."""
-    table = db.table("print_jobs")
-    table.insert({
-        "job": job,
-        "payload": payload,
-        "created_at": datetime.now(UTC).isoformat(),
-        "event_id": event_id,
-        "tracking_id": tracking_id,
-        "attempts": 0,
-    })
-    return int(table.last_pk or 0)
+    cursor = db.conn.execute(
+        "INSERT INTO print_jobs (job, payload, created_at, event_id, tracking_id, attempts) VALUES (?, ?, ?, ?, ?, 0)",
+        (job, payload, datetime.now(UTC).isoformat(), event_id, tracking_id))
+    return int(cursor.lastrowid or 0)
 
 
 @dataclass(frozen=True)
