@@ -1,0 +1,83 @@
+"""Manifest pull (ETag / If-None-Match) and plan publish/pull between two stations of one
+hub, through the reference server over loopback HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+import station.sync  # noqa: F401
+from station.central.testing import Central, running_central, station_config
+from station.core import Station
+from station.errors import SyncError
+from station.model import Parcel, Plan, Route
+from station.sync.pull import publish_manifest, pull_day
+
+DAY = "2026-11-25"
+
+
+@pytest.fixture
+def central(tmp_path: Path) -> Iterator[Central]:
+    with running_central(tmp_path / "central", ["S1", "S2"]) as c:
+        yield c
+
+
+def open_station(tmp_path: Path, central: Central, sid: str) -> Station:
+    config = station_config(tmp_path / sid, central.url, central.tokens[sid], station_id=sid)
+    return Station.open(config)
+
+
+def parcels(n: int) -> list[Parcel]:
+    return [Parcel(f"TRK{i:04d}", f"R{i}", f"{i} Main St", "10115", 52.5 + i / 1000, 13.4, 1.5,
+                    window_start=time(9, 0), codes=(f"ORD{i}",)) for i in range(n)]
+
+
+def test_manifest_is_pulled_once_per_version(tmp_path: Path, central: Central) -> None:
+    s1 = open_station(tmp_path, central, "S1")
+    hub = s1.config.hub.name
+    assert pull_day(s1, s1.config, day=DAY).manifest == "none"
+    assert s1.config.server is not None
+    publish_manifest(s1.config.server, hub, DAY, parcels(5))
+    first = pull_day(s1, s1.config, day=DAY)
+    assert first.manifest == "updated" and first.manifest_version == 1
+    assert [p.tracking_id for p in s1.parcels()] == [f"TRK{i:04d}" for i in range(5)]
+    assert s1.parcels()[0].codes == ("ORD0",) and s1.parcels()[0].window_start == time(9, 0)
+    assert pull_day(s1, s1.config, day=DAY).manifest == "unchanged"  # 304
+    publish_manifest(s1.config.server, hub, DAY, parcels(3))
+    assert pull_day(s1, s1.config, day=DAY).manifest_version == 2
+    assert len(s1.parcels()) == 3
+
+
+def test_plan_published_by_one_station_is_pulled_by_the_other(tmp_path: Path, central: Central) -> None:
+    s1, s2 = open_station(tmp_path, central, "S1"), open_station(tmp_path, central, "S2")
+    assert s1.config.server is not None
+    publish_manifest(s1.config.server, s1.config.hub.name, DAY, parcels(4))
+    pull_day(s1, s1.config, day=DAY)
+    pull_day(s2, s2.config, day=DAY)
+    plan = Plan(routes=(Route("V01", 1, (("TRK0000", "TRK0001"), ("TRK0002",)), 12.5, 40.0, 3, 4.5),),
+                unplanned={"TRK0003": "no coordinates"}, cost=12.5, solver="ortools", seconds=0.2)
+    s1.save_plan(plan)
+
+    from station.sync.pull import publish_plan
+
+    assert publish_plan(s1, s1.config, day=DAY) == 1
+    assert pull_day(s1, s1.config, day=DAY).plan == "unchanged"  # its own, ETag remembered
+    result = pull_day(s2, s2.config, day=DAY)
+    assert result.plan == "updated" and result.plan_version == 1
+    got = s2.current_plan()
+    assert got is not None
+    assert got.routes[0].stops == plan.routes[0].stops and got.unplanned == plan.unplanned
+    assert pull_day(s2, s2.config, day=DAY).plan == "unchanged"
+
+    # S1 republishes; S2, which has only seen v1, may publish only after pulling v2.
+    assert publish_plan(s1, s1.config, day=DAY) == 2
+    s2.save_plan(dataclasses.replace(plan, cost=99.0))
+    with pytest.raises(SyncError, match="pull it first"):
+        publish_plan(s2, s2.config, day=DAY)
+    pull_day(s2, s2.config, day=DAY)
+    s2.save_plan(dataclasses.replace(plan, cost=99.0))
+    assert publish_plan(s2, s2.config, day=DAY) == 3
