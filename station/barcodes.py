@@ -366,12 +366,14 @@ def _read_postal_routed(t: str) -> _Reading:
 
     biip cannot split these: 420 is variable length; 421 starts with a 3-digit country.
     The tracking number that follows is an IMpb (22/26/30/34 digits starting 9[1-5]) or
-    a 20-digit number; the first split whose check digit holds wins, else the most
-    likely split is returned with its problem.
+    a 20-digit number. A check digit holds by chance one time in ten, so every split
+    whose check holds gives keys (the manifest decides), the 22-digit IMpb, today's
+    usual one, first; with none, the most likely split is returned with its problem.
     """
     country = 3 if t.startswith("421") else 0
     # USPS prints a 5 or 9 digit ZIP; other countries' numeric postal codes run 4 to 8.
     zip_lengths = (5, 9, 4, 6, 7, 8) if country else (5, 9)
+    valid: list[_Reading] = []
     fallback: _Reading | None = None
     for zip_len in zip_lengths:
         rest = t[3 + country + zip_len:]
@@ -381,8 +383,12 @@ def _read_postal_routed(t: str) -> _Reading:
             continue
         reading = _read_impb(rest) if len(rest) != 20 else _read_20(rest)
         if reading.problem is None:
-            return reading
+            valid.append(reading)
         fallback = fallback or reading
+    if valid:
+        valid.sort(key=lambda r: len(r.keys[0]) != 22)
+        keys = tuple(dict.fromkeys(key for r in valid for key in r.keys))
+        return _Reading(valid[0].format, keys)
     if fallback is not None:
         return fallback
     if len(t) in (8, 12) or (country and len(t) <= 18):

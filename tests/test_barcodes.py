@@ -527,3 +527,11 @@ def test_421_with_a_4_digit_postal_code_and_the_gs_lost() -> None:
 @pytest.mark.parametrize("text", ["TRACKING:" + UPS, "ref=77;trk=" + UPS, "A1," + UPS])
 def test_key_value_payloads(text: str) -> None:
     assert parcel(text).keys == UPS_KEYS
+
+
+def test_lost_gs_with_two_splits_that_pass_gives_both_keys() -> None:
+    # ZIP+4 12345-9201 then the IMpb; read as ZIP 12345 the rest is a 26-digit number
+    # whose check digit happens to hold too. Both are keys, the 22-digit IMpb first.
+    code = parcel("420123459201" + IMPB)
+    assert code.keys == (IMPB, "9201" + IMPB)
+    assert code.problem is None

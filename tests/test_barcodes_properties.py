@@ -167,3 +167,35 @@ def test_spaces_dashes_and_case_do_not_change_keys(number: str, seps: list[str],
     a, b = identify(number), identify(spaced)
     assert isinstance(a, ParcelCode) and isinstance(b, ParcelCode)
     assert (a.keys, a.format, a.problem) == (b.keys, b.format, b.problem)
+
+
+# -- any barcode of a parcel shares a key with the manifest code --------------------------
+
+SSCC_FORMS = st.sampled_from(["]C100{}", "\x1d00{}", "00{}", "]d200{}42012345", "]Q300{}\x1d4010614141A",
+                              "(00) {}", "https://id.gs1.org/00/{}", "{}"])
+MANIFEST_SSCC = st.sampled_from(["{}", "00{}", "(00){}", "(00) {}"])
+
+
+@given(st.text(alphabet=string.digits, min_size=17, max_size=17), SSCC_FORMS, MANIFEST_SSCC,
+       st.sampled_from(["", "\r", "\r\n", "\t"]))
+def test_every_sscc_label_form_finds_the_manifest_sscc(payload: str, scan_form: str, manifest_form: str,
+                                                       suffix: str) -> None:
+    sscc = payload + str(gs1_standard_check_digit(payload))
+    scan = identify((scan_form.format(sscc) + suffix).encode())
+    assert isinstance(scan, ParcelCode), scan
+    assert set(scan.keys) & set(index_keys(manifest_form.format(sscc)))
+
+
+IMPB_FORMS = st.sampled_from(["{}", "420{zip}{}", "]C1420{zip}\x1d{}", "\x1d420{zip}\x1d{}", "]C1420{zip}{}",
+                              "https://tools.usps.com/go/TrackConfirmAction?tLabels={}"])
+
+
+@given(st.text(alphabet=string.digits, min_size=19, max_size=19), st.sampled_from(["92", "93", "94", "95"]),
+       st.from_regex(r"[0-9]{5}([0-9]{4})?", fullmatch=True), IMPB_FORMS)
+def test_every_usps_label_form_finds_the_impb(body: str, channel: str, zip_code: str, form: str) -> None:
+    payload = channel + body[:19]
+    impb = payload + str(gs1_standard_check_digit(payload))
+    scan = identify(form.format(impb, zip=zip_code))
+    assert isinstance(scan, ParcelCode), scan
+    assert scan.problem is None
+    assert scan.keys[0] == impb
