@@ -7,9 +7,12 @@ Numbers marked "jkeen" are the published test numbers of the tracking_number_dat
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from station.barcodes import (
+    FRAMING_KEYS,
     Framing,
     ParcelCode,
     StationCode,
@@ -535,3 +538,18 @@ def test_lost_gs_with_two_splits_that_pass_gives_both_keys() -> None:
     code = parcel("420123459201" + IMPB)
     assert code.keys == (IMPB, "9201" + IMPB)
     assert code.problem is None
+
+
+def test_docs_list_every_format_and_framing_key() -> None:
+    # docs/barcodes.md is the page a hub lead reads: it must name what the code does.
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "barcodes.md").read_text()
+    formats = {fmt for _, fmt, _ in VALID} | {fmt for _, fmt, _, _ in WRONG_CHECK}
+    formats |= {parcel(MAXICODE).format, parcel("]C14010614141ABC").format, parcel("ORD-1234").format,
+                parcel("]C140206141411234567890").format}
+    missing = sorted(fmt for fmt in formats if f"`{fmt}`" not in docs)
+    assert not missing, f"formats not in docs/barcodes.md: {missing}"
+    for key in FRAMING_KEYS:
+        assert f"`{key}`" in docs
+    for kind, value in (("van", "V1"), ("lane", "1"), ("command", "UNDO")):
+        prefix = station_code(kind, value).rsplit(":", 1)[0]
+        assert f"`{prefix}:" in docs
