@@ -136,3 +136,14 @@ def test_udev_rules_parse_and_name_under_dev_station() -> None:
                 assert value in {"input", "dialout", "lp"}, line
             if base == "MODE":
                 assert value == "0660", line
+
+
+def test_install_doc_names_files_that_exist() -> None:
+    """docs/install-pi.md copies files out of the checkout: they must be there."""
+    doc = (SYSTEMD.parent / "docs" / "install-pi.md").read_text()
+    paths = set(re.findall(r"/opt/station/src/([\w./-]+\w)", doc))
+    assert {"systemd/station.service", "systemd/99-station.rules", "systemd/station-central.service"} <= paths
+    for path in paths:
+        assert (SYSTEMD.parent / path).exists(), path
+    for name in UNITS:
+        assert "Documentation=file:///opt/station/src/docs/install-pi.md" in (SYSTEMD / name).read_text()
