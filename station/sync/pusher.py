@@ -83,7 +83,7 @@ class Pusher:
         try:
             await self.target.limits(self.client)
         except PushFailure as exc:
-            await self._failed(exc)
+            await self.record_failure(exc)
             return False
         await self._db(self.outbox.mark_good_sync)
         await self.report(SyncState.OK)
@@ -102,9 +102,9 @@ class Pusher:
                 return True
             try:
                 await self._push(rows)
-            except PushFailure as exc:  # Stop is reported and re-raised by _failed
+            except PushFailure as exc:  # Stop is reported and re-raised by record_failure
                 failures += 1
-                delay = await self._failed(exc)
+                delay = await self.record_failure(exc)
                 if max_failures is not None and failures > max_failures:
                     return False
                 await self._sleep(delay)
@@ -113,7 +113,7 @@ class Pusher:
                 self.backoff.reset()
                 await self.report(SyncState.OK)
 
-    async def _failed(self, exc: PushFailure) -> float:
+    async def record_failure(self, exc: PushFailure) -> float:
         """Record a failure in the status; return how long to wait before the next try."""
         if isinstance(exc, Stop):
             log.error("sync stopped: %s", exc.reason)

@@ -112,7 +112,7 @@ async def run_sync(
                     return
                 except PushFailure as exc:
                     # Only the limits request lands here; the pusher retries pushes itself.
-                    await asyncio.sleep(await pusher._failed(exc))
+                    await asyncio.sleep(await pusher.record_failure(exc))
                     continue
                 except Exception:  # a bug must not kill sync for the rest of the shift
                     log.exception("sync: unexpected error; retrying")
@@ -166,7 +166,7 @@ async def push_until_empty(
                     raise
                 except PushFailure as exc:
                     failures += 1
-                    delay = await pusher._failed(exc)
+                    delay = await pusher.record_failure(exc)
                     if failures > max_failures:
                         return pusher.status, pusher.pushed
                     await asyncio.sleep(delay)
