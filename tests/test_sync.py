@@ -276,3 +276,22 @@ def test_sync_once_exits_non_zero_when_something_is_left(tmp_path: Path, capsys:
     station.close()
     assert main(["sync", "--once", "--max-failures", "0", "--data-dir", str(data)]) == 1
     assert "offline" in capsys.readouterr().out
+
+
+def test_only_certificate_and_tls_config_failures_stop_sync() -> None:
+    import ssl
+
+    import httpx
+
+    from station.sync.connection import is_tls_error
+
+    def wrapped(cause: BaseException) -> httpx.ConnectError:
+        exc = httpx.ConnectError("connect failed")
+        exc.__cause__ = cause
+        return exc
+
+    assert is_tls_error(wrapped(ssl.SSLCertVerificationError(1, "certificate verify failed")))
+    assert is_tls_error(wrapped(ssl.SSLError(1, "wrong version number")))
+    # A handshake cut by the Wi-Fi is the network, not the config: retried.
+    assert not is_tls_error(wrapped(ssl.SSLEOFError(8, "EOF occurred in violation of protocol")))
+    assert not is_tls_error(wrapped(ConnectionRefusedError()))

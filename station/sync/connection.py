@@ -95,16 +95,21 @@ def tls_verify(server: ServerSettings) -> ssl.SSLContext | bool:
 
 
 def is_tls_error(exc: BaseException) -> bool:
-    """A certificate or handshake failure hides inside httpx.ConnectError's cause chain."""
+    """A certificate or TLS-configuration failure, hidden in httpx.ConnectError's cause chain.
+
+    A handshake cut short by the network (EOF, reset) is not one: flaky Wi-Fi must not
+    stop sync, so those count as connection errors and are retried.
+    """
+    transient = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError, ssl.SSLWantReadError,
+                 ssl.SSLWantWriteError)
     seen: BaseException | None = exc
     for _ in range(10):
         if seen is None:
             break
         if isinstance(seen, ssl.SSLError):
-            return True
+            return not isinstance(seen, transient)
         seen = seen.__cause__ or seen.__context__
-    text = str(exc)
-    return "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text and "handshake" in text.lower()
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 def async_client(server: ServerSettings, auth: BearerToken) -> httpx.AsyncClient:

@@ -90,6 +90,9 @@ async def send(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Respo
         response = await client.send(request)
         await response.aread()
         return response
+    except httpx.ConnectTimeout as exc:
+        # No route to the server (Wi-Fi gone) shows up as a connect timeout, not a refusal.
+        raise Retry("server unreachable (connect timeout)", offline=True) from exc
     except httpx.TimeoutException as exc:
         raise Retry(f"no answer within the timeout ({type(exc).__name__})") from exc
     except httpx.ConnectError as exc:
