@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from station.cli_common import add_common, data_dir, load_config, open_station
@@ -39,13 +40,28 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from station.day_planning import merge_late_parcels
+
     station = open_station(args)
     try:
         summary = station.import_manifest(args.file)
+        print(f"imported {summary.parcels} parcels ({summary.added} new, {summary.updated} already known, "
+              f"{summary.removed} no longer on the manifest, marked cancelled)")
+        for tid in summary.cancelled_ids:
+            print(f"  cancelled: {tid}")
+        for tid, lane in summary.pull_from_lanes:
+            print(f"  PULL FROM LANE {lane}: {tid} was cancelled after it was sorted")
+        if summary.added_ids and station.current_plan() is not None:
+            plan = merge_late_parcels(station, summary.added_ids)
+            if plan is not None:
+                placed = {a.tracking_id: a for a in plan.assignments()}
+                for tid in summary.added_ids:
+                    a = placed.get(tid)
+                    where = f"van {a.van_id}, lane {a.lane}, stop {a.stop}" if a else \
+                        f"not planned: {plan.unplanned.get(tid, '?')}"
+                    print(f"  added: {tid} -> {where}")
     finally:
         station.close()
-    print(f"imported {summary.parcels} parcels ({summary.added} new, {summary.updated} updated, "
-          f"{summary.removed} no longer on the manifest, marked cancelled)")
     return 0
 
 
@@ -105,18 +121,40 @@ def _decision_line(d: dict[str, Any]) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from station.dayclose import day_close
+
     station = open_station(args)
     try:
-        report = station.report()
+        report = day_close(station)
+        if args.print:
+            from station import printing
+            from station.devices import build_print_queue
+
+            with station.store.write() as db:
+                printing.enqueue(db, printing.DAY_CLOSE, report.to_zpl(station.config.station_id))
+            queue = build_print_queue(station.config, station.store)
+            queue.deliver()
+            queue.close()
     finally:
         station.close()
+    if args.csv:
+        Path(args.csv).write_text(report.to_csv(), encoding="utf-8")
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
         return 0
     print(f"day {report.day or '-'}: {report.manifest} parcels on the manifest, {report.planned} planned, "
-          f"{report.unplanned} not planned, {report.sorted} sorted, {report.exceptions} exception scans")
-    for lane in report.lanes:
-        print(f"  lane {lane.lane:>2}  van {lane.van:<6} sorted {lane.sorted:>4} of {lane.planned:>4}")
+          f"{report.unplanned} not planned, {report.sorted} sorted, {report.loaded} loaded, "
+          f"{report.open_exceptions} open exceptions")
+    print("  lane van      planned sorted loaded missing not-loaded misloads departed")
+    for v in report.vans:
+        print(f"  {v.lane:>4} {v.van:<8} {v.planned:>7} {v.sorted:>6} {v.loaded:>6} {v.missing:>7} "
+              f"{v.not_loaded:>10} {v.misloads:>8} {v.departed:>8}{'  closed' if v.closed else ''}")
+    if report.not_in_manifest:
+        print(f"scanned but not in the manifest: {len(report.not_in_manifest)}")
+        for code in report.not_in_manifest[: args.limit]:
+            print(f"  {code}")
+    for item in report.cancelled_in_lanes:
+        print(f"  PULL FROM LANE {item['lane']}: {item['tracking_id']} was cancelled")
     print(f"not yet scanned: {len(report.not_scanned)}")
     for tid in report.not_scanned[: args.limit]:
         print(f"  {tid}")
@@ -175,8 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--role", default="sort", help='"sort" (default) or "load:VAN" as a bay scanner bound to VAN')
     p.add_argument("--device", default="cli", help="device name recorded with the event")
-    p = command("report", cmd_report, "counts per lane and the parcels not yet scanned")
+    p = command("report", cmd_report, "the day so far: per van and lane, planned, sorted, loaded, missing")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--csv", metavar="FILE", help="also write every planned parcel's state as CSV")
+    p.add_argument("--print", action="store_true", help="print the day-close summary (ZPL, day_close printer)")
     p.add_argument("--limit", type=int, default=20, help="how many unscanned parcels to list")
     command("run", cmd_run, "start the dock screen from a config file")
     p = command("demo", cmd_demo, "the dock screen on simulated hardware with a generated day")

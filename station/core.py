@@ -19,11 +19,13 @@ from typing import Any
 import sqlite_utils
 
 from station import barcodes, labels, printing
-from station.barcodes import Identity, ParcelCode, StationCode, Unreadable
+from station.barcodes import Framing, Identity, ParcelCode, StationCode, Unreadable
 from station.clock import Clock
 from station.config import Config
+from station.errors import StationError
+from station.loading import VanFacts, decide_load
 from station.manifest import read_manifest
-from station.model import Decision, Parcel, Plan, Route
+from station.model import Decision, Outcome, Parcel, Plan, Route, Van
 from station.sorting import ParcelFacts, Verdict, decide_sort
 from station.store import Store
 
@@ -33,6 +35,12 @@ SORT_ROLE = "sort"
 
 _EVENT_COLUMNS = ("event_id", "seq", "kind", "outcome", "station_id", "operator", "device", "role", "occurred_at",
                   "clock_synced", "code", "tracking_id", "van_id", "lane", "stop", "reason", "detail")
+# A van's planned parcels (not cancelled, not returned) that have not been loaded yet.
+_STILL_TO_LOAD = """
+    SELECT count(*) FROM plan_parcels pp JOIN parcels p ON p.tracking_id = pp.tracking_id
+    WHERE pp.van_id = ? AND p.cancelled = 0
+      AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id
+                      AND e.kind IN ('loaded', 'returned') AND e.undone_by IS NULL)"""
 _INSERT_EVENT = (f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
                  f"VALUES ({', '.join(':' + c for c in _EVENT_COLUMNS)})")
 
@@ -44,6 +52,10 @@ class ImportSummary:
     updated: int
     removed: int
     version: str
+    added_ids: tuple[str, ...] = ()
+    cancelled_ids: tuple[str, ...] = ()
+    # Cancelled parcels already sorted or loaded: the lead pulls them from these lanes.
+    pull_from_lanes: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -102,20 +114,44 @@ class Station:
 
     # ---- the scan path -------------------------------------------------------------
 
-    def scan(self, data: bytes | str, *, device: str = "manual", role: str = SORT_ROLE) -> Decision:
+    def scan(self, data: bytes | str, *, device: str = "manual", role: str = SORT_ROLE,
+             framing: Framing | None = None) -> Decision:
         """Decide what one scan means and commit its event before returning.
 
+        ``role`` is how the scanning device works: ``"sort"`` or ``"load:<van id>"``.
         Never raises for bad input: garbage comes back as an INVALID decision with a reason.
+        Raises :class:`StationError` for a role naming a van the station does not have.
         """
-        identity = barcodes.identify(data)
+        load_van = self._load_van(role)
+        identity = barcodes.identify(data, framing)
         code = _code_text(data, identity)
         with self.store.write() as db:
+            if isinstance(identity, StationCode):
+                from station import dock
+
+                return dock.apply_station_code(self, db, identity, code=code, device=device, role=role)
             facts = self._facts(db, identity)
-            verdict = decide_sort(identity, facts, self.config.exception_lane)
-            decision = self._record(db, verdict, code=code, device=device, role=role)
+            if load_van is None:
+                verdict = decide_sort(identity, facts, self.config.exception_lane)
+            else:
+                verdict = decide_load(identity, facts, self._van_facts(db, load_van, facts),
+                                      self.config.exception_lane)
+            detail = None
+            if verdict.outcome is Outcome.LOADED and load_van is not None:
+                detail = {"next_stop": self._next_stop(db, load_van.id)}
+            decision = self.record(db, verdict, code=code, device=device, role=role, detail=detail)
             if verdict.print_label and facts is not None:
-                self._queue_sort_label(db, decision)
+                self.queue_sort_label(db, decision)
+            self._remember(db, device, facts.tracking_id if facts else None, decision.event_id)
         return decision
+
+    def _load_van(self, role: str) -> Van | None:
+        if role == SORT_ROLE:
+            return None
+        van = self.config.van(role[5:]) if role.startswith("load:") else None
+        if van is None:
+            raise StationError(f'scanner role {role!r}: expected "sort" or "load:VAN" with one of today\'s vans')
+        return van
 
     def _facts(self, db: sqlite_utils.Database, identity: Identity) -> ParcelFacts | None:
         if not isinstance(identity, ParcelCode):
@@ -123,11 +159,14 @@ class Station:
         tracking_id = self._lookup(db, identity)
         if tracking_id is None:
             return None
-        row = db.execute(
+        return self.parcel_facts(db, tracking_id)
+
+    def parcel_facts(self, db: sqlite_utils.Database, tracking_id: str) -> ParcelFacts:
+        row = db.conn.execute(
             """SELECT p.cancelled, pp.van_id, pp.lane, pp.stop, u.reason,
                       EXISTS(SELECT 1 FROM plans) AS plan_exists,
                       EXISTS(SELECT 1 FROM events e WHERE e.tracking_id = p.tracking_id
-                             AND e.kind = 'sorted') AS already_sorted
+                             AND e.kind = 'sorted' AND e.undone_by IS NULL) AS already_sorted
                FROM parcels p
                LEFT JOIN plan_parcels pp ON pp.tracking_id = p.tracking_id
                LEFT JOIN plan_unplanned u ON u.tracking_id = p.tracking_id
@@ -138,6 +177,28 @@ class Station:
         return ParcelFacts(tracking_id, bool(cancelled), van_id, lane, stop, bool(plan_exists), unplanned,
                            bool(already_sorted))
 
+    def _van_facts(self, db: sqlite_utils.Database, van: Van, facts: ParcelFacts | None) -> VanFacts:
+        closed = db.conn.execute("SELECT 1 FROM van_state WHERE van_id = ?", [van.id]).fetchone() is not None
+        already = facts is not None and db.conn.execute(
+            "SELECT 1 FROM events WHERE tracking_id = ? AND kind = 'loaded' AND van_id = ? AND undone_by IS NULL",
+            [facts.tracking_id, van.id]).fetchone() is not None
+        (to_load,) = db.conn.execute(_STILL_TO_LOAD, [van.id]).fetchone()
+        this_one = facts is not None and facts.van_id == van.id and not already and not facts.cancelled
+        return VanFacts(van.id, van.lane, closed, already, to_load - (1 if this_one else 0))
+
+    def _next_stop(self, db: sqlite_utils.Database, van_id: str) -> int | None:
+        """The highest stop still to load: the last stop goes in first."""
+        row = db.conn.execute(_STILL_TO_LOAD.replace("count(*)", "max(pp.stop)"), [van_id]).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def _remember(self, db: sqlite_utils.Database, device: str, tracking_id: str | None, event_id: str) -> None:
+        """The device's last parcel: a command barcode scanned next applies to it."""
+        db.conn.execute(
+            "INSERT INTO devices (device, last_tracking_id, last_event_id, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(device) DO UPDATE SET last_tracking_id = excluded.last_tracking_id, "
+            "last_event_id = excluded.last_event_id, updated_at = excluded.updated_at",
+            (device, tracking_id, event_id, self.clock.now().isoformat()))
+
     def _lookup(self, db: sqlite_utils.Database, identity: ParcelCode) -> str | None:
         for key in identity.keys:
             row = db.execute("SELECT tracking_id FROM parcel_codes WHERE key = ?", [key]).fetchone()
@@ -145,7 +206,7 @@ class Station:
                 return str(row[0])
         return None
 
-    def _record(self, db: sqlite_utils.Database, verdict: Verdict, *, code: str, device: str, role: str,
+    def record(self, db: sqlite_utils.Database, verdict: Verdict, *, code: str, device: str, role: str,
                 detail: dict[str, Any] | None = None) -> Decision:
         """Insert the event and its outbox row (the caller's transaction commits both)."""
         event_id = str(uuid.uuid4())
@@ -198,10 +259,11 @@ class Station:
         return Decision(
             outcome=verdict.outcome, code=code, event_id=event_id, tracking_id=verdict.tracking_id,
             lane=verdict.lane, van=verdict.van, stop=verdict.stop, reason=verdict.reason,
+            remaining=verdict.remaining, right_van=verdict.right_van, right_lane=verdict.right_lane,
             detail=detail or {},
         )
 
-    def _queue_sort_label(self, db: sqlite_utils.Database, decision: Decision) -> None:
+    def queue_sort_label(self, db: sqlite_utils.Database, decision: Decision) -> None:
         assert decision.tracking_id and decision.lane is not None and decision.van and decision.stop
         row = db.execute("SELECT address, postal_code FROM parcels WHERE tracking_id = ?",
                          [decision.tracking_id]).fetchone()
@@ -266,8 +328,22 @@ class Station:
             db.table("parcel_codes").insert_all(rows, batch_size=1000)
             db.table("meta").upsert({"key": "manifest_version", "value": version}, pk="key")
             if day is not None or not db.execute("SELECT 1 FROM meta WHERE key = 'day'").fetchone():
-                db.table("meta").upsert({"key": "day", "value": (day or self.clock.now().date()).isoformat()}, pk="key")
-        summary = ImportSummary(len(parcels), added, len(parcels) - added, len(removed), version)
+                today = (day or self.clock.now().date()).isoformat()
+                db.table("meta").upsert({"key": "day", "value": today}, pk="key")
+            added_ids = tuple(p.tracking_id for p in parcels if p.tracking_id not in existing)
+            pull = tuple(
+                (tid, lane) for tid, lane in db.conn.execute(
+                    "SELECT DISTINCT tracking_id, lane FROM events WHERE kind IN ('sorted', 'loaded') "
+                    "AND undone_by IS NULL AND lane IS NOT NULL AND tracking_id IN (SELECT value FROM json_each(?))",
+                    [json.dumps(removed)]))
+            if existing:  # a change to a day's manifest, not its first import: the lead sees what changed
+                db.conn.execute(
+                    "INSERT INTO manifest_changes (version, at, added, cancelled, pull_from_lanes) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [version, self.clock.now().isoformat(), json.dumps(added_ids), json.dumps(removed),
+                     json.dumps([list(x) for x in pull])])
+        summary = ImportSummary(len(parcels), added, len(parcels) - added, len(removed), version, added_ids,
+                                tuple(removed), pull)
         log.info("manifest %s: %d parcels (%d new, %d cancelled)", version, len(parcels), added, len(removed))
         return summary
 
@@ -343,6 +419,7 @@ class Station:
         """Parcels already sorted or loaded, and the van they are committed to."""
         rows = self.store.query(
             "SELECT tracking_id, van_id FROM events WHERE kind IN ('sorted', 'loaded') AND van_id IS NOT NULL "
+            "AND undone_by IS NULL "
             "GROUP BY tracking_id")
         return {r["tracking_id"]: r["van_id"] for r in rows}
 
@@ -353,7 +430,8 @@ class Station:
         lanes = {r["lane"]: LaneCount(r["lane"], r["id"]) for r in q("SELECT id, lane FROM vans ORDER BY lane")}
         for r in q("SELECT lane, count(*) AS n FROM plan_parcels GROUP BY lane"):
             lanes.setdefault(r["lane"], LaneCount(r["lane"], "?")).planned = r["n"]
-        for r in q("SELECT lane, count(DISTINCT tracking_id) AS n FROM events WHERE kind = 'sorted' GROUP BY lane"):
+        for r in q("SELECT lane, count(DISTINCT tracking_id) AS n FROM events "
+                   "WHERE kind = 'sorted' AND undone_by IS NULL GROUP BY lane"):
             lanes.setdefault(r["lane"], LaneCount(r["lane"], "?")).sorted = r["n"]
         not_scanned = [r["tracking_id"] for r in q(
             "SELECT tracking_id FROM parcels p WHERE cancelled = 0 AND NOT EXISTS "
@@ -364,8 +442,10 @@ class Station:
             manifest=int(self.store.scalar("SELECT count(*) FROM parcels WHERE cancelled = 0")),
             planned=int(self.store.scalar("SELECT count(*) FROM plan_parcels")),
             unplanned=int(self.store.scalar("SELECT count(*) FROM plan_unplanned")),
-            sorted=int(self.store.scalar("SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'sorted'")),
-            exceptions=int(self.store.scalar("SELECT count(*) FROM events WHERE kind = 'exception'")),
+            sorted=int(self.store.scalar(
+                "SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'sorted' AND undone_by IS NULL")),
+            exceptions=int(self.store.scalar(
+                "SELECT count(*) FROM events WHERE kind = 'exception' AND undone_by IS NULL")),
             lanes=sorted(lanes.values(), key=lambda lane: lane.lane),
             not_scanned=not_scanned,
         )

@@ -73,3 +73,22 @@ def plan_in_worker(station: Station, *, time_limit_s: float | None = None,
     plan = job.result()
     station.save_plan(plan)
     return plan
+
+
+def merge_late_parcels(station: Station, added_ids: tuple[str, ...], *, time_limit_s: float = 5.0) -> Plan | None:
+    """Insert parcels a new manifest version added into the active plan.
+
+    Parcels already sorted or loaded keep their van (``locked``); returns the new plan, or
+    None when there is no plan yet (the next ``plan`` takes the new parcels anyway).
+    """
+    from station.planning import insert_parcels
+
+    previous = station.current_plan()
+    if previous is None or not added_ids:
+        return None
+    problem = problem_for(station)
+    wanted = set(added_ids)
+    new = [p for p in problem.parcels if p.tracking_id in wanted]
+    plan = insert_parcels(problem, previous, new, time_limit_s=time_limit_s)
+    station.save_plan(plan)
+    return plan

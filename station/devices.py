@@ -15,6 +15,7 @@ from typing import Any
 from drivers.factory import make_printer, make_scanner
 from drivers.printers import Printer
 from drivers.scanners import Scanner
+from station.barcodes import FRAMING_KEYS, Framing, framing_from_config
 from station.config import Config
 from station.errors import ConfigError
 from station.printing import JOBS, PrintQueue
@@ -23,13 +24,15 @@ from station.store import Store
 
 @dataclass
 class ScannerSlot:
-    """A scanner and the role it scans in; a load scanner can be re-bound by a van code."""
+    """A scanner and the role it scans in; a van code scanned with it re-binds it."""
 
     scanner: Scanner
     role: str  # "sort" or "load:<van id>"
+    framing: Framing | None = None  # configured prefixes/suffixes/FNC1 stand-in, if any
 
 
-_STATION_KEYS = {"role", "jobs"}
+# Keys the station reads itself; the drivers never see them.
+_STATION_KEYS = {"role", "jobs", *FRAMING_KEYS}
 
 
 def _driver_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +60,13 @@ def build_scanners(config: Config, *, demo_codes: Iterable[str] | None = None,
         role = str(spec.get("role", "sort"))
         if role.startswith("load:") and config.van(role[5:]) is None:
             raise ConfigError(f"config key scanners[{i}].role: van {role[5:]!r} is not among [[vans]]")
-        slots.append(ScannerSlot(scanner, role))
+        framing = None
+        if any(k in spec for k in FRAMING_KEYS):
+            try:
+                framing = framing_from_config(spec)
+            except ValueError as exc:
+                raise ConfigError(f"config scanners[{i}]: {exc}") from None
+        slots.append(ScannerSlot(scanner, role, framing))
     return slots
 
 

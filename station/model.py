@@ -42,6 +42,8 @@ class EventKind(enum.StrEnum):
     REPRINTED = "reprinted"
     COMMAND = "command"
     UNDONE = "undone"
+    RESOLVED = "resolved"  # the hub lead dealt with an exception (re-labelled, reassigned)
+    RETURNED = "returned"  # the hub lead sends the parcel back to its sender
 
 
 @dataclass(frozen=True)

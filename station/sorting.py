@@ -41,6 +41,9 @@ class Verdict:
     stop: int | None = None
     reason: str | None = None
     print_label: bool = False
+    remaining: int | None = None  # load scans: the van's parcels still to load
+    right_van: str | None = None  # mis-loads: where the parcel belongs
+    right_lane: int | None = None
 
 
 def decide_sort(identity: Identity, facts: ParcelFacts | None, exception_lane: int) -> Verdict:

@@ -142,6 +142,19 @@ def m001_core(db: sqlite_utils.Database) -> None:
     db.table("print_jobs").create_index(["printed_at"])
 
 
+
+@migrations()
+def m002_dock_day(db: sqlite_utils.Database) -> None:
+    """Load verification, commands, exceptions and closing vans (the full dock day)."""
+    # An undone event stays (nothing is ever deleted) but no longer counts.
+    db.table("events").add_column("undone_by", str)
+    # Per device: the last parcel it scanned, so a command barcode scanned next applies to it.
+    db.table("devices").create(
+        {"device": str, "last_tracking_id": str, "last_event_id": str, "updated_at": str}, pk="device")
+    db.table("van_state").create({"van_id": str, "closed_at": str, "closed_event_id": str}, pk="van_id")
+    db.table("manifest_changes").create(
+        {"id": int, "version": str, "at": str, "added": str, "cancelled": str, "pull_from_lanes": str}, pk="id")
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection in the durable mode every station connection uses."""
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)

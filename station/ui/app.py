@@ -22,11 +22,15 @@ from textual.binding import Binding
 from textual.widgets import Input
 
 from drivers.scanners import ScannerState
+from station import dock, printing
+from station.barcodes import station_code
 from station.core import Station
+from station.dayclose import day_close
 from station.devices import ScannerSlot
+from station.errors import StationError
 from station.model import Decision
 from station.printing import PrintQueue
-from station.ui.screens import DockScreen, ExceptionsScreen, LanesScreen
+from station.ui.screens import DayCloseScreen, DockScreen, ExceptionsScreen, LanesScreen
 from station.ui.widgets import LaneProgress, StatusLine
 
 log = logging.getLogger(__name__)
@@ -54,7 +58,10 @@ class StationApp(App[int]):
         Binding("ctrl+c", "blocked_quit", show=False, priority=True),
         Binding("f2", "lanes", "Lanes"),
         Binding("f3", "exceptions", "Exceptions"),
+        Binding("f4", "reprint", "Reprint"),
         Binding("f5", "feed_one", "Demo scan"),
+        Binding("f6", "plan", "Plan"),
+        Binding("f7", "day_close", "Day close"),
         Binding("f10", "quit_station", "Quit", show=False),
     ]
 
@@ -72,6 +79,9 @@ class StationApp(App[int]):
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="station-reader")
         self.dock = DockScreen()
         self.last_decision: Decision | None = None
+        self.last_device = "keyboard"
+        self.keyboard_role = "sort"
+        self.planning: Any = None  # a PlanningJob while the planner runs
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -90,12 +100,14 @@ class StationApp(App[int]):
 
     # ---- the scan path --------------------------------------------------------------
 
-    async def process(self, data: bytes | str, *, device: str, role: str = "sort") -> Decision | None:
+    async def process(self, data: bytes | str, *, device: str, role: str = "sort",
+                      slot: ScannerSlot | None = None) -> Decision | None:
         """One scan: commit in the writer thread, then show it. None if it could not be saved."""
         loop = asyncio.get_running_loop()
+        framing = slot.framing if slot is not None else None
         try:
             decision = await loop.run_in_executor(
-                self._writer, functools.partial(self.station.scan, data, device=device, role=role))
+                self._writer, functools.partial(self.station.scan, data, device=device, role=role, framing=framing))
         except Exception as exc:  # a full or failing disk: the scan is NOT acknowledged
             log.exception("scan from %s could not be recorded", device)
             self.dock.show_failure(f"the station could not record this scan ({exc}); scan again, "
@@ -103,21 +115,28 @@ class StationApp(App[int]):
             self.bell()
             return None
         self.last_decision = decision
+        self.last_device = device
+        new_role = decision.detail.get("role")
+        if isinstance(new_role, str):  # a van code (or SORT) re-binds the scanner that read it
+            if slot is not None:
+                slot.role = new_role
+            else:
+                self.keyboard_role = new_role
         self.dock.show_decision(decision, datetime.now().strftime("%H:%M:%S"))
         if decision.outcome.value in ("misload", "cancelled"):
-            self.bell()
+            self.bell()  # the terminal bell: a mis-load must be heard over the dock's noise
         self._print_soon()
         return decision
 
     async def _read_scanner(self, slot: ScannerSlot) -> None:
         async for raw in slot.scanner.scans():
-            await self.process(raw.data, device=raw.source, role=slot.role)
+            await self.process(raw.data, device=raw.source, role=slot.role, slot=slot)
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         code = event.value
         event.input.value = ""
         if code.strip():
-            await self.process(code, device="keyboard")
+            await self.process(code, device="keyboard", role=self.keyboard_role)
 
     # ---- background work ------------------------------------------------------------
 
@@ -153,12 +172,18 @@ class StationApp(App[int]):
         self.dock.query_one(StatusLine).update(self.status_text(snap))
 
     def status_text(self, snap: StatusSnapshot) -> str:
+        if self.planning is not None:
+            points = self.planning.progress()
+            best = f"best {points[-1].best_cost:,.0f} after {points[-1].elapsed_s:.0f} s" if points else "starting"
+            planning = f"PLANNING ({best}; F6 stops and keeps the best plan) | "
+        else:
+            planning = ""
         scanners = ", ".join(
             f"{s.scanner.name} {'OK' if s.scanner.state is ScannerState.CONNECTED else s.scanner.state.value.upper()}"
             for s in self.slots) or "none"
         printers = ", ".join(snap.printers) or "none"
         waiting = f" - {snap.labels_waiting} LABELS WAITING" if snap.labels_waiting else ""
-        return (f"scanner: {scanners} | printer: {printers}{waiting} | {self.sync_text}, "
+        return (f"{planning}scanner: {scanners} | printer: {printers}{waiting} | {self.sync_text}, "
                 f"{snap.backlog} events to send")
 
     # ---- keys -----------------------------------------------------------------------
@@ -196,10 +221,94 @@ class StationApp(App[int]):
     async def action_exceptions(self) -> None:
         screen = ExceptionsScreen()
         await self.push_screen(screen)
+        await self._fill_exceptions(screen)
+
+    async def _fill_exceptions(self, screen: ExceptionsScreen) -> None:
         loop = asyncio.get_running_loop()
-        rows = await loop.run_in_executor(self._reader, functools.partial(
-            self.station.store.query,
-            "SELECT occurred_at, code, tracking_id, outcome, reason FROM events "
-            "WHERE kind IN ('exception', 'cancelled', 'misload') ORDER BY seq DESC LIMIT 500"))
-        screen.fill([(r["occurred_at"][11:19], r["code"], r["tracking_id"] or "", r["outcome"], r["reason"] or "")
-                      for r in rows])
+        items = await loop.run_in_executor(self._reader, dock.open_exceptions, self.station)
+        screen.fill([(x.at[11:19], x.tracking_id, x.reason, x.van or "-") for x in items])
+
+    async def resolve_exception(self, tracking_id: str, action: str, van: str | None) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            decision = await loop.run_in_executor(self._writer, functools.partial(
+                dock.resolve_exception, self.station, tracking_id, action, van_id=van))
+        except StationError as exc:
+            self.notify(str(exc), severity="error", timeout=4)
+            return
+        self.notify(f"{tracking_id}: {decision.reason}", timeout=3)
+        self._print_soon()
+        if isinstance(self.screen, ExceptionsScreen):
+            await self._fill_exceptions(self.screen)
+
+    async def action_reprint(self) -> None:
+        if self.last_decision is None:
+            self.notify("Scan the parcel first.", timeout=2)
+            return
+        await self.process(station_code("command", "REPRINT"), device=self.last_device,
+                           role=self.keyboard_role if self.last_device == "keyboard" else "sort")
+
+    async def action_day_close(self) -> None:
+        screen = DayCloseScreen()
+        await self.push_screen(screen)
+        loop = asyncio.get_running_loop()
+        report = await loop.run_in_executor(self._reader, day_close, self.station)
+        screen.fill([(v.lane, v.van, v.planned, v.sorted, v.loaded, v.missing, v.not_loaded, v.misloads,
+                      "closed" if v.closed else "open") for v in report.vans])
+        notes = [f"not in the manifest: {len(report.not_in_manifest)}   open exceptions: {report.open_exceptions}"]
+        notes += [f"PULL FROM LANE {c['lane']}: {c['tracking_id']} (cancelled)" for c in report.cancelled_in_lanes]
+        for change in report.changes[:3]:
+            notes.append(f"manifest {change['version']} at {change['at'][11:16]}: {len(change['added'])} added, "
+                         f"{len(change['cancelled'])} cancelled")
+        screen.notes("\n".join(notes))
+
+    async def action_print_day_close(self) -> None:
+        def queue_summary() -> None:
+            report = day_close(self.station)
+            with self.station.store.write() as db:
+                printing.enqueue(db, printing.DAY_CLOSE, report.to_zpl(self.station.config.station_id))
+
+        await asyncio.get_running_loop().run_in_executor(self._writer, queue_summary)
+        self._print_soon()
+        self.notify("Day-close summary sent to the printer.", timeout=3)
+
+    async def action_export_day_close(self) -> None:
+        def export() -> str:
+            path = self.station.config.data_dir / f"day-close-{self.station.day()}.csv"
+            path.write_text(day_close(self.station).to_csv(), encoding="utf-8")
+            return str(path)
+
+        path = await asyncio.get_running_loop().run_in_executor(self._reader, export)
+        self.notify(f"Exported to {path}", timeout=4)
+
+    async def action_plan(self) -> None:
+        """F6: plan the day in a worker process; F6 again stops early and keeps the best plan."""
+        if self.planning is not None:
+            self.planning.stop()
+            self.notify("Stopping the planner: the best plan so far will be kept.", timeout=3)
+            return
+        from station.day_planning import problem_for
+        from station.planning import PlanningJob
+
+        loop = asyncio.get_running_loop()
+        problem = await loop.run_in_executor(self._reader, problem_for, self.station)
+        if not problem.parcels:
+            self.notify("No manifest yet: import the day's manifest first.", severity="error", timeout=4)
+            return
+        self.planning = PlanningJob.start(problem, time_limit_s=self.station.config.planning.time_limit_s)
+        self.run_worker(self._finish_planning(), group="planning")
+
+    async def _finish_planning(self) -> None:
+        job = self.planning
+        loop = asyncio.get_running_loop()
+        try:
+            while not job.done():
+                await asyncio.sleep(0.3)
+            plan = await loop.run_in_executor(None, job.result)
+            await loop.run_in_executor(self._writer, self.station.save_plan, plan)
+            self.notify(f"New plan: {len(plan.routes)} vans, {len(plan.unplanned)} parcels not planned.",
+                        timeout=5)
+        except StationError as exc:
+            self.notify(f"Planning failed: {exc}", severity="error", timeout=6)
+        finally:
+            self.planning = None

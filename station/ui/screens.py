@@ -26,7 +26,7 @@ from station.ui.widgets import (
     StatusLine,
 )
 
-KEYS_HELP = "F2 lanes   F3 exceptions   F5 one demo scan   Enter: type a code"
+KEYS_HELP = "F2 lanes  F3 exceptions  F4 reprint  F5 demo scan  F6 plan  F7 day close  Enter: type a code"
 
 
 class DockScreen(Screen[None]):
@@ -52,7 +52,9 @@ class DockScreen(Screen[None]):
     def show_decision(self, decision: Decision, at: str) -> None:
         word, look = OUTCOME_LOOK[decision.outcome]
         lane = self.query_one(BigLane)
-        lane.value = "X" if decision.lane is None else str(decision.lane)
+        # A mis-load shows, huge, the lane the parcel must go to instead.
+        shown_lane = decision.right_lane if decision.right_lane is not None else decision.lane
+        lane.value = "X" if shown_lane is None else str(shown_lane)
         banner = self.query_one(OutcomeBanner)
         banner.update(word)
         for widget in (lane, banner):
@@ -67,7 +69,10 @@ class DockScreen(Screen[None]):
         if decision.reason:
             detail.append("\n" + decision.reason)
         if decision.remaining is not None:
-            detail.append(f"\n{decision.remaining} parcels still to load in this van")
+            detail.append(f"\n{decision.remaining} parcels still to load in this van", style="bold")
+            next_stop = decision.detail.get("next_stop")
+            if next_stop:
+                detail.append(f"\nnext: stop {next_stop} (last stop goes in first)")
         self.query_one("#parcel", Static).update(detail)
         self.query_one(RecentScans).add(decision, at)
 
@@ -108,6 +113,76 @@ class LanesScreen(TableScreen):
     columns = ("lane", "van", "planned", "sorted", "still to sort")
 
 
+
+
 class ExceptionsScreen(TableScreen):
-    title_text = "EXCEPTIONS"
-    columns = ("time", "code", "parcel", "what", "reason")
+    """Parcels in exception; the hub lead works through them with R, A and T."""
+
+    title_text = "EXCEPTIONS  R re-label  A reassign to a van  T return to sender"
+    columns = ("time", "parcel", "reason", "planned van")
+    BINDINGS = [
+        Binding("r", "resolve('relabel')", "Re-label"),
+        Binding("a", "resolve('reassign')", "Reassign"),
+        Binding("t", "resolve('return')", "Return to sender"),
+    ]
+
+    def selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        return str(table.get_row_at(table.cursor_row)[1])
+
+    async def action_resolve(self, action: str) -> None:
+        tracking_id = self.selected()
+        if tracking_id is None:
+            self.notify("No exception to work on.", timeout=2)
+            return
+        if action == "reassign":
+
+            async def chosen(van: str | None) -> None:
+                await self._resolve(tracking_id, action, van)
+
+            self.app.push_screen(VanPicker(), chosen)
+            return
+        await self._resolve(tracking_id, action, None)
+
+    async def _resolve(self, tracking_id: str, action: str, van: str | None) -> None:
+        if action == "reassign" and not van:
+            return
+        await self.app.resolve_exception(tracking_id, action, van)  # type: ignore[attr-defined]
+
+
+class VanPicker(Screen[str | None]):
+    """Choose a van with the arrow keys and Enter; Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="table-screen"):
+            yield Static("REASSIGN TO WHICH VAN?  (Enter chooses, Esc cancels)", classes="screen-title")
+            table: DataTable[Any] = DataTable(cursor_type="row")
+            table.add_columns("van", "lane")
+            for van in self.app.station.config.vans:  # type: ignore[attr-defined]
+                table.add_row(van.id, van.lane)
+            yield table
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.dismiss(str(event.data_table.get_row_at(event.cursor_row)[0]))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class DayCloseScreen(TableScreen):
+    """Per van: planned, sorted, loaded, missing, mis-loads; P prints the summary, E exports CSV."""
+
+    title_text = "DAY CLOSE  P print summary  E export CSV"
+    columns = ("lane", "van", "planned", "sorted", "loaded", "missing", "not loaded", "mis-loads", "state")
+    BINDINGS = [Binding("p", "app.print_day_close", "Print"), Binding("e", "app.export_day_close", "Export CSV")]
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        yield Static("", id="day-notes")
+
+    def notes(self, text: str) -> None:
+        self.query_one("#day-notes", Static).update(text)
