@@ -21,7 +21,6 @@ import csv
 import json
 import math
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -148,6 +147,60 @@ def best_known(path: Path, bks_csv: Path) -> float | None:
     return None
 
 
+# ---------------------------------------------------------------- memory
+
+
+class RssSampler:
+    """Peak of the summed resident memory of this process and its descendants (sampled every 50 ms).
+
+    ``ru_maxrss`` of children is not usable here: a child started by fork+exec inherits its
+    parent's high-water mark, and it gives the largest child, not the sum of the parallel workers.
+    """
+
+    def __init__(self) -> None:
+        import os
+        import threading
+
+        self.pid = os.getpid()
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _rss_kb(pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _tree(self) -> list[int]:
+        pids, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            try:
+                with open(f"/proc/{pid}/task/{pid}/children") as f:
+                    todo.extend(int(x) for x in f.read().split())
+            except OSError:
+                pass
+        return pids
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_kb = max(self.peak_kb, sum(self._rss_kb(p) for p in self._tree()))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self.peak_kb = max(self.peak_kb, sum(self._rss_kb(p) for p in self._tree()))
+        return self.peak_kb / 1024
+
+
 # ---------------------------------------------------------------- solvers (one per subprocess)
 
 
@@ -186,6 +239,7 @@ def run_vroom(inst: VrpInstance, limit: float) -> tuple[float | None, float | No
 
 
 def worker(solver: str, path: Path, limit: float, backend: str) -> dict[str, object]:
+    sampler = RssSampler()
     inst, _scale = load(path)
     first: float | None
     if solver == "station":
@@ -198,28 +252,24 @@ def worker(solver: str, path: Path, limit: float, backend: str) -> dict[str, obj
         cost, first = (float(sol.cost) if feasible else None), sol.first_feasible_s
     else:
         cost, first = run_vroom(inst, limit)
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"cost": cost, "first": first, "rss": me, "child_rss": kids}
+    return {"cost": cost, "first": first, "rss": sampler.stop()}
 
 
 def city_worker(parcels: int, vans: int, limit: float, backend: str) -> dict[str, object]:
     from station.planning import PlanningProblem, PlanningSettings, plan_day
     from station.planning.synthetic import synthetic_day
 
+    sampler = RssSampler()
     hub, fleet, manifest = synthetic_day(parcels, vans, seed=1)
     points: list[tuple[float, float]] = []
     t0 = time.monotonic()
     problem = PlanningProblem(hub, fleet, manifest, settings=PlanningSettings(backend=backend))
     plan = plan_day(problem, time_limit_s=limit, on_progress=lambda p: points.append((p.elapsed_s, p.best_cost)))
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     first = points[0][0] if points else None
     return {
         "cost": plan.cost,
         "first": first,
-        "rss": me,
-        "child_rss": kids,
+        "rss": sampler.stop(),
         "unplanned": len(plan.unplanned),
         "seconds": time.monotonic() - t0,
         "vans_used": sum(1 for r in plan.routes if r.stops),
@@ -246,7 +296,7 @@ def fmt(res: dict[str, object], bks: float | None, scale: int) -> str:
     if "error" in res:
         return f"{'error: ' + str(res['error']):<38}"
     cost = res["cost"]
-    rss = float(res["rss"]) + 2 * float(res.get("child_rss") or 0)
+    rss = float(res["rss"])
     first = f"{float(res['first']):5.1f} s" if res.get("first") is not None else "    - "
     if cost is None:
         return f"{'infeasible':>10} {'':>8} {first} {rss:5.0f} MB"
@@ -298,12 +348,11 @@ def main(argv: list[str] | None = None) -> int:
             if "error" in res:
                 print(f"  {backend:8} error: {res['error']}")
                 continue
-            rss = float(res["rss"]) + 2 * float(res.get("child_rss") or 0)
+            rss = float(res["rss"])
             print(
                 f"  {backend:8} first feasible plan {float(res['first']):5.2f} s  cost {float(res['cost']):9.1f} km"
                 f"  vans {res['vans_used']}  unplanned {res['unplanned']}  total {float(res['seconds']):5.1f} s"
-                f"  peak RSS {rss:4.0f} MB (main {float(res['rss']):.0f} + 2 x worker"
-                f" {float(res.get('child_rss') or 0):.0f})"
+                f"  peak RSS {rss:4.0f} MB (all processes)"
             )
         return 0
 
@@ -311,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{'instance':<13} {'BKS':>9} | " + " | ".join(
         f"{s + (' (' + args.backend + ')' if s == 'station' else ''):<38}" for s in solvers
     )
-    print(f"time limit {args.time_limit:g} s; columns: cost, gap, time to first feasible, peak RSS")
+    print(f"time limit {args.time_limit:g} s; columns: cost, gap, time to first feasible, peak RSS (all processes)")
     print(head)
     gaps: dict[str, list[float]] = {s: [] for s in solvers}
     for path in args.instances:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 
@@ -96,13 +97,16 @@ def solve_pyvrp(
         )
         for (cap, lo, hi, fixed), members in kinds.items()
     ]
+    # PyVRP's stubs type matrices as ndarray[int]; ours are int64 arrays, which is what it reads.
+    distances: list[Any] = [np.ascontiguousarray(inst.distance)]
+    durations: list[Any] = [np.ascontiguousarray(duration)]
     data = pyvrp.ProblemData(
         locations,
         clients,
         depots,
         vehicle_types,
-        distance_matrices=[np.ascontiguousarray(inst.distance)],
-        duration_matrices=[np.ascontiguousarray(duration)],
+        distance_matrices=distances,
+        duration_matrices=durations,
     )
     stop = _Stop(time_limit_s, on_improve, should_stop)
     result = pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, display=False)
