@@ -149,3 +149,14 @@ def test_unplug_between_labels_raises_then_recovers() -> None:
     device.unplugged = False
     printer.send(b"three")
     assert device.written == [b"one", b"three"]
+
+
+def test_no_libusb_is_offline_not_a_crash() -> None:
+    def no_backend() -> None:
+        raise usb.core.NoBackendError("No backend available")
+
+    printer = UsbPrinter("terminal", 0x0A5F, 0x0164, finder=no_backend)
+    status = printer.status()
+    assert status.state is PrinterState.OFFLINE and "libusb" in status.detail
+    with pytest.raises(PrinterError, match="libusb"):
+        printer.send(b"^XA^XZ")

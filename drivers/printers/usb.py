@@ -116,7 +116,10 @@ class UsbPrinter(Printer):
     def _open(self) -> _Handle:
         if self._handle is not None:
             return self._handle
-        device = self._finder()
+        try:
+            device = self._finder()
+        except usb.core.NoBackendError as exc:
+            raise PrinterError(f"printer {self.name}: libusb is missing (apt-get install libusb-1.0-0)") from exc
         if device is None:
             raise PrinterError(f"printer {self.name}: USB {self.vendor_id:04x}:{self.product_id:04x} not found")
         interface, out_ep, in_ep = find_printer_interface(device)
