@@ -38,6 +38,9 @@ class Scanner(abc.ABC):
 
     name: str
     state: ScannerState = ScannerState.MISSING
+    # Why the scanner is not connected ("cannot open: No such file or directory"), for the
+    # screen's warning; empty while connected.
+    last_error: str = ""
 
     @abc.abstractmethod
     def scans(self) -> AsyncIterator[RawScan]:

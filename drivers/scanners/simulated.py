@@ -79,6 +79,10 @@ class SimulatedScanner(Scanner):
     def state(self) -> ScannerState:  # type: ignore[override]  # the reader's state is the truth
         return self._reader.state
 
+    @property
+    def last_error(self) -> str:  # type: ignore[override]
+        return self._reader.last_error
+
     # -- playback -----------------------------------------------------------------
 
     def feed(self, code: str) -> None:
