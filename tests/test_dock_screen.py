@@ -14,7 +14,7 @@ from station.devices import ScannerSlot
 from station.model import Parcel
 from station.printing import PrintQueue
 from station.ui.app import StationApp
-from station.ui.screens import LanesScreen
+from station.ui.screens import DayCloseScreen, ExceptionsScreen, LanesScreen
 from station.ui.widgets import BigLane, OutcomeBanner
 
 
@@ -80,3 +80,64 @@ async def test_f2_shows_the_lanes(planned: Station, day: list[Parcel], tmp_path:
         assert sum(r[3] for r in rows) == 1  # one parcel sorted
         await pilot.press("escape")
         await asyncio.sleep(0)
+
+
+async def test_a_misload_raises_the_alarm_with_the_right_lane(planned: Station, day: list[Parcel],
+                                                              tmp_path: Path) -> None:
+    parcel = day[0]
+    right = planned.store.query("SELECT van_id, lane FROM plan_parcels WHERE tracking_id = ?",
+                                (parcel.tracking_id,))[0]
+    wrong = next(v for v in planned.config.vans if v.id != right["van_id"])
+    scanner = SimulatedScanner("bay", codes=[parcel.tracking_id], interval_s=0.05, jitter_s=0.0)
+    app = make_app(planned, tmp_path, [ScannerSlot(scanner, f"load:{wrong.id}")])
+    bells: list[int] = []
+    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(110, 34)) as pilot:
+        await wait_for(lambda: app.last_decision is not None, pilot)
+        lane = app.dock.query_one(BigLane)
+        assert app.last_decision is not None and app.last_decision.outcome.value == "misload"
+        assert lane.value == str(right["lane"])  # where it must go, not this bay
+        assert lane.has_class("alarm")
+        assert "WRONG VAN" in str(app.dock.query_one(OutcomeBanner).render())
+        assert bells == [1]
+    assert planned.store.scalar("SELECT count(*) FROM events WHERE kind = 'loaded'") == 0
+
+
+async def test_a_van_code_rebinds_the_scanner_to_load(planned: Station, day: list[Parcel], tmp_path: Path) -> None:
+    parcel = day[1]
+    van = planned.store.scalar("SELECT van_id FROM plan_parcels WHERE tracking_id = ?", (parcel.tracking_id,))
+    scanner = SimulatedScanner("handheld", codes=[f"$ST:VAN:{van}", parcel.tracking_id], interval_s=0.05,
+                               jitter_s=0.0)
+    slot = ScannerSlot(scanner, "sort")
+    app = make_app(planned, tmp_path, [slot])
+    async with app.run_test(size=(110, 34)) as pilot:
+        await wait_for(lambda: app.last_decision is not None and app.last_decision.outcome.value == "loaded", pilot)
+        assert slot.role == f"load:{van}"
+
+
+async def test_the_exceptions_screen_lets_the_lead_return_a_parcel(planned: Station, day: list[Parcel],
+                                                                   tmp_path: Path) -> None:
+    planned.scan(day[2].tracking_id, device="t")
+    planned.scan("$ST:CMD:DAMAGED", device="t")
+    app = make_app(planned, tmp_path)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await pilot.press("f3")
+        await wait_for(lambda: isinstance(app.screen, ExceptionsScreen)
+                       and app.screen.query_one(DataTable).row_count == 1, pilot)
+        row = app.screen.query_one(DataTable).get_row_at(0)
+        assert row[1] == day[2].tracking_id and row[2] == "damaged"
+        await pilot.press("t")
+        await wait_for(lambda: app.screen.query_one(DataTable).row_count == 0, pilot)
+    assert planned.store.scalar("SELECT count(*) FROM events WHERE kind = 'returned'") == 1
+
+
+async def test_f7_shows_the_day_close_figures(planned: Station, day: list[Parcel], tmp_path: Path) -> None:
+    planned.scan(day[3].tracking_id)
+    app = make_app(planned, tmp_path)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await pilot.press("f7")
+        await wait_for(lambda: isinstance(app.screen, DayCloseScreen)
+                       and app.screen.query_one(DataTable).row_count == len(planned.config.vans), pilot)
+        table = app.screen.query_one(DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert sum(r[2] for r in rows) == len(day) and sum(r[3] for r in rows) == 1
