@@ -40,6 +40,10 @@ def _config(data_dir: Path, url: str, batch: int) -> object:
     )
 
 
+EVENT_COLUMNS = ("event_id, seq, kind, outcome, station_id, operator, device, role, occurred_at, clock_synced, "
+                 "code, tracking_id, van_id, lane, stop, reason, detail")
+
+
 def fill(data_dir: Path, events: int) -> None:
     import station.sync  # noqa: F401
     from station.store import Store
@@ -66,8 +70,8 @@ def fill(data_dir: Path, events: int) -> None:
     for first in range(1, events + 1, 5000):
         ev, ob = rows(first, min(first + 5000, events + 1))
         with store.write() as db:
-            db.conn.executemany(f"INSERT INTO events VALUES ({','.join('?' * 17)})", ev)
-            db.conn.executemany("INSERT INTO outbox VALUES (?, ?, ?, ?)", ob)
+            db.conn.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({','.join('?' * 17)})", ev)
+            db.conn.executemany("INSERT INTO outbox (event_id, seq, payload, enqueued_at) VALUES (?, ?, ?, ?)", ob)
     print(f"queued {store.scalar('SELECT count(*) FROM outbox')} events", file=sys.stderr)
     store.close()
 

@@ -77,7 +77,7 @@ def test_sigkill_while_scanning_and_syncing(tmp_path: Path) -> None:
             proc = run("scan")
             assert proc.stdout is not None
             assert proc.stdout.readline().strip() == "ready"
-            time.sleep(rng.uniform(0.01, 0.2))
+            time.sleep(rng.uniform(0.01, 0.15))
             proc.send_signal(signal.SIGKILL)
             out, _ = proc.communicate()
             assert proc.returncode == -signal.SIGKILL
