@@ -21,6 +21,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.widgets import Input
 
+from drivers import systemd_notify
 from drivers.scanners import ScannerState
 from station import dock, printing
 from station.barcodes import station_code
@@ -91,6 +92,12 @@ class StationApp(App[int]):
             self.run_worker(self._read_scanner(slot), group="scanners", name=f"scanner {slot.scanner.name}")
         self.set_interval(STATUS_EVERY_S, self._refresh_status)
         self.call_later(self._refresh_status)
+        # Under systemd (Type=notify): ready once the screen is up, and the watchdog pinged from
+        # the event loop itself, so a frozen screen gets the station restarted.
+        systemd_notify.ready()
+        interval = systemd_notify.watchdog_interval()
+        if interval:
+            self.set_interval(interval / 3, systemd_notify.watchdog)
 
     async def on_unmount(self) -> None:
         for slot in self.slots:
