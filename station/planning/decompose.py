@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 
 import numpy as np
@@ -119,9 +119,20 @@ class _Pool:
         self.workers = max(1, workers)
         self.ex = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
 
-    def run(self, jobs: Sequence[tuple[VrpInstance, float, list[list[int]] | None]]) -> list[VrpSolution]:
+    def run(
+        self, jobs: Sequence[tuple[VrpInstance, float, list[list[int]] | None]], stop: StopCheck | None = None
+    ) -> list[VrpSolution | None]:
+        """Results in job order; when ``stop`` turns true, jobs not yet started are dropped (None)."""
         futures: list[Future[VrpSolution]] = [self.ex.submit(_solve_part, *job) for job in jobs]
-        return [f.result() for f in futures]
+        pending = set(futures)
+        while pending:
+            _done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            if stop is not None and stop():
+                for f in pending:
+                    f.cancel()  # running ones end within their slice; their result is still used
+                wait([f for f in pending if not f.cancelled()])
+                break
+        return [f.result() if f.done() and not f.cancelled() else None for f in futures]
 
     def close(self) -> None:
         self.ex.shutdown(wait=True, cancel_futures=True)
@@ -167,9 +178,9 @@ def solve_decomposed(
                 local = {g: k for k, g in enumerate(nodes, start=1)}
                 init = [[local[c] for c in routes[v]] for v in vehicles]
                 jobs.append((sub, slice_s, init))
-            results = pool.run(jobs)
+            results = pool.run(jobs, stop)
             for (nodes, vehicles), sol in zip(groups, results, strict=True):
-                if not sol.routes:
+                if sol is None or not sol.routes:
                     continue
                 old = [routes[v] for v in vehicles]
                 old_nodes = set(nodes)
@@ -226,6 +237,7 @@ def _initial(inst: VrpInstance, pool: _Pool, time_limit_s: float) -> list[list[i
     used = [(nodes, vehicles) for nodes, vehicles in zip(sectors, fleet, strict=True) if nodes and vehicles]
     routes: list[list[int]] = [[] for _ in range(inst.num_vehicles)]
     for (nodes, vehicles), sol in zip(used, pool.run(jobs), strict=True):
+        assert sol is not None  # no stop check here: a first plan needs every sector
         for v, r in zip(vehicles, sol.routes, strict=False):
             routes[v] = [nodes[c - 1] for c in r]
     return routes

@@ -100,13 +100,13 @@ class _Model:
 
 
 def search_parameters(
-    inst: VrpInstance, time_limit_s: float, *, metaheuristic: bool = True
-) -> pywrapcp.DefaultRoutingSearchParameters:
+    inst: VrpInstance, time_limit_s: float, *, metaheuristic: bool = True, first_solution: str | None = None
+) -> Any:
+    """OR-Tools search parameters; ``first_solution`` names a FirstSolutionStrategy to override the default."""
     params = pywrapcp.DefaultRoutingSearchParameters()
     # With time windows PATH_CHEAPEST_ARC found no solution on R101; without them it was the best start.
-    params.first_solution_strategy = (
-        _FSS.PARALLEL_CHEAPEST_INSERTION if inst.windows is not None else _FSS.PATH_CHEAPEST_ARC
-    )
+    default = _FSS.PARALLEL_CHEAPEST_INSERTION if inst.windows is not None else _FSS.PATH_CHEAPEST_ARC
+    params.first_solution_strategy = getattr(_FSS, first_solution) if first_solution else default
     params.local_search_metaheuristic = _LSM.GUIDED_LOCAL_SEARCH if metaheuristic else _LSM.GREEDY_DESCENT
     params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
     return params
@@ -118,6 +118,7 @@ def solve_ortools(
     time_limit_s: float,
     initial: list[list[int]] | None = None,
     metaheuristic: bool = True,
+    first_solution: str | None = None,
     on_improve: ImproveCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> VrpSolution:
@@ -130,7 +131,7 @@ def solve_ortools(
     t0 = time.monotonic()
     model = _Model(inst)
     routing = model.routing
-    params = search_parameters(inst, time_limit_s, metaheuristic=metaheuristic)
+    params = search_parameters(inst, time_limit_s, metaheuristic=metaheuristic, first_solution=first_solution)
     state: dict[str, float] = {"best": float("inf"), "first": -1.0}
     # The callback reaches the model through this dict, emptied after the search: a closure over
     # ``routing`` itself would be a cycle through C++ that Python never frees (measured: a worker
