@@ -32,6 +32,7 @@ class ServerConfig:
     ca_file: Path | None = None
     timeout_s: float = 10.0
     batch_size: int = 500
+    protocol: str = "station"  # or "epcis": post events to an EPCIS 2.0 capture interface
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,10 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
             ca_file=server_r.path("ca_file"),
             timeout_s=server_r.number("timeout_s", 10.0),
             batch_size=server_r.integer("batch_size", 500, minimum=1),
+            protocol=server_r.text("protocol", "station"),
         )
+        if server.protocol not in ("station", "epcis"):
+            raise ConfigError(f'config key server.protocol: expected "station" or "epcis", got {server.protocol!r}')
 
     planning = PlanningConfig()
     planning_r = r.sub("planning")

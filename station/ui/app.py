@@ -83,6 +83,8 @@ class StationApp(App[int]):
         self.last_device = "keyboard"
         self.keyboard_role = "sort"
         self.planning: Any = None  # a PlanningJob while the planner runs
+        self._sync_wake = asyncio.Event()
+        self._last_alert: str | None = None
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -94,6 +96,8 @@ class StationApp(App[int]):
         self.call_later(self._refresh_status)
         # Under systemd (Type=notify): ready once the screen is up, and the watchdog pinged from
         # the event loop itself, so a frozen screen gets the station restarted.
+        if self.station.config.server is not None:
+            self._start_sync()
         systemd_notify.ready()
         interval = systemd_notify.watchdog_interval()
         if interval:
@@ -133,6 +137,7 @@ class StationApp(App[int]):
         if decision.outcome.value in ("misload", "cancelled"):
             self.bell()  # the terminal bell: a mis-load must be heard over the dock's noise
         self._print_soon()
+        self._sync_wake.set()  # never blocks: the sync task sends when it can
         return decision
 
     async def _read_scanner(self, slot: ScannerSlot) -> None:
@@ -146,6 +151,25 @@ class StationApp(App[int]):
             await self.process(code, device="keyboard", role=self.keyboard_role)
 
     # ---- background work ------------------------------------------------------------
+
+    def _start_sync(self) -> None:
+        from station.sync.task import run_sync
+
+        self.sync_text = "sync: starting"
+        self.run_worker(run_sync(self.station.store, self.station.config, self._on_sync_status,
+                                 wake=self._sync_wake), group="sync", name="sync", exit_on_error=False)
+
+    def _on_sync_status(self, status: Any) -> None:
+        """Called by the sync task (on this event loop) whenever its state changes."""
+        text = f"sync: {status.label()}"
+        if status.last_good_sync:
+            text += f", last good {status.last_good_sync.astimezone():%H:%M}"
+        if status.quarantined:
+            text += f", {status.quarantined} REFUSED (see the log)"
+        if status.alert and status.alert != self._last_alert:
+            self.notify(status.alert, severity="error", timeout=10)
+        self._last_alert = status.alert
+        self.sync_text = text
 
     def _print_soon(self) -> None:
         self._printer.submit(self._deliver_labels)
