@@ -91,7 +91,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from station.devices import build_print_queue
+    from station.devices import deliver_now
 
     station = open_station(args)
     try:
@@ -99,9 +99,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         # Print what this scan queued (and anything left from before), best effort:
         # a printer problem never changes the decision, the label stays queued.
         try:
-            queue = build_print_queue(station.config, station.store)
-            queue.deliver()
-            queue.close()
+            deliver_now(station.config, station.store)
         except StationError as exc:
             log.warning("labels stay queued: %s", exc)
     finally:
@@ -128,13 +126,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         report = day_close(station)
         if args.print:
             from station import printing
-            from station.devices import build_print_queue
+            from station.devices import deliver_now
 
             with station.store.write() as db:
                 printing.enqueue(db, printing.DAY_CLOSE, report.to_zpl(station.config.station_id))
-            queue = build_print_queue(station.config, station.store)
-            queue.deliver()
-            queue.close()
+            deliver_now(station.config, station.store)
     finally:
         station.close()
     if args.csv:

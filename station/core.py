@@ -142,7 +142,7 @@ class Station:
             decision = self.record(db, verdict, code=code, device=device, role=role, detail=detail)
             if verdict.print_label and facts is not None:
                 self.queue_sort_label(db, decision)
-            self._remember(db, device, facts.tracking_id if facts else None, decision.event_id)
+            self.remember(db, device, facts.tracking_id if facts else None, decision.event_id)
         return decision
 
     def _load_van(self, role: str) -> Van | None:
@@ -191,7 +191,8 @@ class Station:
         row = db.conn.execute(_STILL_TO_LOAD.replace("count(*)", "max(pp.stop)"), [van_id]).fetchone()
         return None if row[0] is None else int(row[0])
 
-    def _remember(self, db: sqlite_utils.Database, device: str, tracking_id: str | None, event_id: str) -> None:
+    def remember(self, db: sqlite_utils.Database, device: str, tracking_id: str | None, event_id: str | None
+                 ) -> None:
         """The device's last parcel: a command barcode scanned next applies to it."""
         db.conn.execute(
             "INSERT INTO devices (device, last_tracking_id, last_event_id, updated_at) VALUES (?, ?, ?, ?) "

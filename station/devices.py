@@ -88,3 +88,15 @@ def build_printers(config: Config) -> dict[str, tuple[Printer, tuple[str, ...]]]
 
 def build_print_queue(config: Config, store: Store) -> PrintQueue:
     return PrintQueue(store, build_printers(config))
+
+
+def deliver_now(config: Config, store: Store) -> int:
+    """Print what is queued, once, and release the printers (for one-shot CLI commands).
+
+    A printer problem never fails the command: the jobs stay queued for the station.
+    """
+    queue = build_print_queue(config, store)
+    try:
+        return queue.deliver()
+    finally:
+        queue.close()

@@ -53,7 +53,7 @@ def apply_station_code(station: Station, db: sqlite_utils.Database, identity: St
                           reason=command.exception_reason)
         decision = station.record(db, verdict, code=code, device=device, role=role,
                                   detail={"command": command.name})
-        _remember(station, db, device, last_parcel, decision.event_id)
+        station.remember(db, device, last_parcel, decision.event_id)
         return decision
     if command.name == "UNDO":
         return _undo(station, db, code, device, role, last_event)
@@ -75,15 +75,6 @@ def _command(station: Station, db: sqlite_utils.Database, code: str, device: str
     return station.record(db, verdict, code=code, device=device, role=role, detail={"ok": ok, **(detail or {})})
 
 
-def _remember(station: Station, db: sqlite_utils.Database, device: str, tracking_id: str | None,
-              event_id: str | None) -> None:
-    db.conn.execute(
-        "INSERT INTO devices (device, last_tracking_id, last_event_id, updated_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(device) DO UPDATE SET last_tracking_id = excluded.last_tracking_id, "
-        "last_event_id = excluded.last_event_id, updated_at = excluded.updated_at",
-        (device, tracking_id, event_id, station.clock.now().isoformat()))
-
-
 def _undo(station: Station, db: sqlite_utils.Database, code: str, device: str, role: str,
           last_event: str | None) -> Decision:
     row = None if last_event is None else db.conn.execute(
@@ -94,7 +85,7 @@ def _undo(station: Station, db: sqlite_utils.Database, code: str, device: str, r
     decision = _command(station, db, code, device, role, f"undone: {kind} {tracking_id or ''}".rstrip(),
                         tracking_id=tracking_id, kind=EventKind.UNDONE, detail={"undone_event_id": last_event})
     db.conn.execute("UPDATE events SET undone_by = ? WHERE event_id = ?", [decision.event_id, last_event])
-    _remember(station, db, device, None, None)  # one step back, not a chain
+    station.remember(db, device, None, None)  # one step back, not a chain
     return decision
 
 

@@ -15,7 +15,7 @@ from station.cli_common import add_common, open_station
 
 def cmd_print_commands(args: argparse.Namespace) -> int:
     from station import commands, printing
-    from station.devices import build_print_queue
+    from station.devices import deliver_now
 
     station = open_station(args)
     try:
@@ -28,9 +28,7 @@ def cmd_print_commands(args: argparse.Namespace) -> int:
             day = station.clock.now().date()
             with station.store.write() as db:
                 printing.enqueue(db, printing.DAY_CLOSE, commands.zpl_sheets(vans, day, station.config.station_id))
-            queue = build_print_queue(station.config, station.store)
-            printed = queue.deliver()
-            queue.close()
+            printed = deliver_now(station.config, station.store)
             print(f"(sheet sent to the day-close printer: {'printed' if printed else 'queued'})")
     finally:
         station.close()
