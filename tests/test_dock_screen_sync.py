@@ -29,3 +29,24 @@ async def test_a_scan_on_the_screen_reaches_the_central_server(tmp_path: Path) -
             assert "last good" in app.sync_text
         assert station.outbox_backlog() == 0
         station.close()
+
+
+async def test_the_screen_takes_the_days_manifest_from_the_central_server(tmp_path: Path) -> None:
+    from station.demo import generate_day
+    from station.sync.pull import publish_manifest
+
+    with running_central(tmp_path / "central", ["S1"]) as central:
+        config = station_config(tmp_path / "station", central.url, central.tokens["S1"])
+        station = Station.open(config)
+        assert config.server is not None
+        parcels = generate_day(config.hub, parcels=12, seed=4)
+        publish_manifest(config.server, config.hub.name, station.day(), parcels)
+        queue = PrintQueue(station.store, {"p": (FilePrinter("p", tmp_path / "labels"), ("sort_label",))})
+        app = StationApp(station, [], queue)
+        async with app.run_test(size=(110, 34)) as pilot:
+            for _ in range(200):
+                if station.store.scalar("SELECT count(*) FROM parcels") == len(parcels):
+                    break
+                await pilot.pause(0.05)
+            assert {p.tracking_id for p in station.parcels()} == {p.tracking_id for p in parcels}
+        station.close()

@@ -37,6 +37,7 @@ from station.ui.widgets import LaneProgress, StatusLine
 log = logging.getLogger(__name__)
 
 STATUS_EVERY_S = 1.0
+PULL_EVERY_S = 60.0
 
 
 @dataclass
@@ -158,6 +159,28 @@ class StationApp(App[int]):
         self.sync_text = "sync: starting"
         self.run_worker(run_sync(self.station.store, self.station.config, self._on_sync_status,
                                  wake=self._sync_wake), group="sync", name="sync", exit_on_error=False)
+        self.set_interval(PULL_EVERY_S, self._pull_day)
+        self.call_later(self._pull_day)
+
+    async def _pull_day(self) -> None:
+        """Take a newer manifest or plan from the central server (ETag: cheap when nothing changed)."""
+        from station.sync.pull import pull_day
+
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self._writer, pull_day, self.station, self.station.config)
+        except Exception as exc:  # offline is normal on a dock's Wi-Fi: the next pull tries again
+            log.info("manifest/plan pull skipped: %s", exc)
+            return
+        if result.manifest == "updated":
+            changes = await loop.run_in_executor(self._reader, dock.manifest_changes, self.station, 1)
+            if changes:
+                added, cancelled = len(changes[0]["added"]), len(changes[0]["cancelled"])
+                self.notify(f"New manifest from the central server: {added} parcels added, {cancelled} cancelled."
+                            + (" Press F6 to plan the new parcels." if added and result.plan != "updated" else ""),
+                            timeout=15)
+        if result.plan == "updated":
+            self.notify("A new plan arrived from the central server.", timeout=8)
 
     def _on_sync_status(self, status: Any) -> None:
         """Called by the sync task (on this event loop) whenever its state changes."""
@@ -209,13 +232,19 @@ class StationApp(App[int]):
             planning = f"PLANNING ({best}; F6 stops and keeps the best plan) | "
         else:
             planning = ""
-        scanners = ", ".join(
-            f"{s.scanner.name} {'OK' if s.scanner.state is ScannerState.CONNECTED else s.scanner.state.value.upper()}"
-            for s in self.slots) or "none"
+        scanners = ", ".join(self._scanner_text(slot) for slot in self.slots) or "none"
         printers = ", ".join(snap.printers) or "none"
         waiting = f" - {snap.labels_waiting} LABELS WAITING" if snap.labels_waiting else ""
         return (f"{planning}scanner: {scanners} | printer: {printers}{waiting} | {self.sync_text}, "
                 f"{snap.backlog} events to send")
+
+    @staticmethod
+    def _scanner_text(slot: ScannerSlot) -> str:
+        scanner = slot.scanner
+        if scanner.state is ScannerState.CONNECTED:
+            return f"{scanner.name} OK"
+        why = getattr(scanner, "last_error", None)
+        return f"{scanner.name} {scanner.state.value.upper()}" + (f" ({why})" if why else "")
 
     # ---- keys -----------------------------------------------------------------------
 
