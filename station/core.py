@@ -12,14 +12,14 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from station import barcodes, labels, printing
-from station.barcodes import Framing, Identity, ParcelCode, StationCode, Unreadable
+from station.barcodes import Framing, Identity, ParcelCode, StationCode
 from station.clock import Clock
 from station.config import Config
 from station.errors import StationError
@@ -460,12 +460,8 @@ class Station:
 
 def _code_text(data: bytes | str, identity: Identity) -> str:
     """The code as scanned, for the event and the screen (printable, bounded)."""
-    if isinstance(identity, (ParcelCode, StationCode, Unreadable)) and identity.text:
+    if identity.text:
         return identity.text[:200]
     if isinstance(data, bytes):
         return data[:200].decode("latin-1")
     return data[:200]
-
-
-def now_utc() -> datetime:
-    return datetime.now().astimezone()
