@@ -82,8 +82,16 @@ def test_time_windows_are_respected() -> None:
     windows[0] = (0, 1000)
     service = np.full(inst.size, 10, dtype=np.int64)
     service[0] = 0
-    tw = VrpInstance(inst.distance, inst.loads, inst.num_vehicles, inst.xy, duration=inst.distance,
-                     service=service, windows=windows, drop_penalty=100_000)
+    tw = VrpInstance(
+        inst.distance,
+        inst.loads,
+        inst.num_vehicles,
+        inst.xy,
+        duration=inst.distance,
+        service=service,
+        windows=windows,
+        drop_penalty=100_000,
+    )
     sol = solve(tw, time_limit_s=1.0)
     for r in sol.routes:
         clock, here = 0, 0
@@ -94,9 +102,11 @@ def test_time_windows_are_respected() -> None:
         assert clock + service[here] + tw.distance[here, 0] <= 1000
 
 
-def test_decomposition_visits_everyone_once_and_keeps_locks(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("race", [False, True], ids=["sectors-only", "raced-with-one-model"])
+def test_decomposition_visits_everyone_once_and_keeps_locks(monkeypatch: pytest.MonkeyPatch, race: bool) -> None:
     # Small sizes so a 90-customer instance takes the large-day path (sectors, then groups).
     monkeypatch.setattr(decompose, "DIRECT_MAX", 20)
+    monkeypatch.setattr(decompose, "RACE_MAX", 1000 if race else 0)
     monkeypatch.setattr(decompose, "SECTOR_SIZE", 30)
     monkeypatch.setattr(decompose, "GROUP_SIZE", 25)
     monkeypatch.setattr(decompose, "SLICE_S", 0.5)

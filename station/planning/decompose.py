@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 
@@ -29,11 +29,14 @@ from numpy.typing import NDArray
 
 from station.planning.instance import Load, VrpInstance, VrpSolution, route_cost
 from station.planning.ortools_solver import ImproveCallback, StopCheck, solve_ortools
+from station.planning.race import RACE_MAX, DirectRun
 
 DIRECT_MAX = 200  # up to this many customers one OR-Tools model with GLS does well
-SECTOR_SIZE = 250
+SECTOR_SIZE = 120
 GROUP_SIZE = 120
 SLICE_S = 2.0  # one improvement call; also the latency of a stop request
+INITIAL_SHARE = 0.25  # of the time limit spent on the sectors' first plans...
+INITIAL_MAX_S = 6.0  # ...but no more than this: the dock wants a first plan early
 # Without a drop penalty every customer must be visited; inside a part leaving one out is only
 # a last resort that the next round repairs.
 PART_DROP_PENALTY = 10**9
@@ -115,8 +118,9 @@ def _sectors(inst: VrpInstance, k: int) -> tuple[list[list[int]], list[list[int]
 class _Pool:
     """A small process pool that exists only for one large solve."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, tick: Callable[[], None] | None = None) -> None:
         self.workers = max(1, workers)
+        self.tick = tick  # called while waiting, so the race's progress reaches the screen
         self.ex = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
 
     def run(
@@ -127,6 +131,8 @@ class _Pool:
         pending = set(futures)
         while pending:
             _done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            if self.tick is not None:
+                self.tick()
             if stop is not None and stop():
                 for f in pending:
                     f.cancel()  # running ones end within their slice; their result is still used
@@ -150,7 +156,23 @@ def solve_decomposed(
     t0 = time.monotonic()
     deadline = t0 + time_limit_s
     stop = should_stop or (lambda: False)
-    pool = _Pool(workers)
+    direct = None
+    if workers >= 2 and inst.size - 1 <= RACE_MAX:
+        direct = DirectRun(inst, time_limit_s, initial)
+        workers -= 1
+    reported = [float("inf")]
+
+    def report(cost: float) -> None:
+        if direct is not None:
+            direct.poll()
+            if direct.best is not None:
+                cost = min(cost, direct.best)
+        if cost < reported[0]:
+            reported[0] = cost
+            if on_improve is not None:
+                on_improve(time.monotonic() - t0, int(cost))
+
+    pool = _Pool(workers, tick=lambda: report(reported[0]))
     try:
         if initial is not None:
             routes = [list(r) for r in initial] + [[] for _ in range(inst.num_vehicles - len(initial))]
@@ -160,17 +182,14 @@ def solve_decomposed(
         dropped = [c for c in range(1, inst.size) if c not in placed]
         best = _cost(inst, routes, dropped)
         first = time.monotonic() - t0
-        if on_improve is not None:
-            on_improve(first, best)
+        report(best)
         rnd = 0
         while time.monotonic() < deadline - 0.5 and not stop():
             groups = _groups(inst, routes, dropped, rnd)
             rnd += 1
             left = deadline - time.monotonic()
-            rounds_left = max(1.0, left / SLICE_S / max(1, math.ceil(len(groups) / pool.workers)))
-            slice_s = max(
-                0.5, min(SLICE_S, left / max(1.0, min(rounds_left, 1.0) * math.ceil(len(groups) / pool.workers)))
-            )
+            # A round must fit in the time left: each worker takes ceil(groups / workers) slices.
+            slice_s = max(0.5, min(SLICE_S, left / math.ceil(len(groups) / pool.workers)))
             jobs = []
             missing = set(dropped)
             for nodes, vehicles in groups:
@@ -191,13 +210,18 @@ def solve_decomposed(
                     for v, r in zip(vehicles, new, strict=True):
                         routes[v] = r
                     dropped = [c for c in dropped if c not in old_nodes] + new_dropped
-            cost = _cost(inst, routes, dropped)
-            if cost < best:
-                best = cost
-                if on_improve is not None:
-                    on_improve(time.monotonic() - t0, best)
+            best = min(best, _cost(inst, routes, dropped))
+            report(best)
     finally:
         pool.close()
+        other = direct.finish() if direct is not None else None
+    if direct is not None and direct.first_at is not None:
+        first = min(first, direct.first_at)
+    if other is not None and other.routes and _cost(inst, other.routes, other.dropped) < best:
+        report(_cost(inst, other.routes, other.dropped))
+        other.first_feasible_s = first
+        other.seconds = time.monotonic() - t0
+        return other
     return VrpSolution(
         routes=routes,
         dropped=dropped,
@@ -227,8 +251,7 @@ def _part_cost(inst: VrpInstance, routes: list[list[int]], vehicles: list[int], 
 def _initial(inst: VrpInstance, pool: _Pool, time_limit_s: float) -> list[list[int]]:
     k = max(2, math.ceil((inst.size - 1) / SECTOR_SIZE))
     sectors, fleet = _sectors(inst, k)
-    # A quarter of the time (at most 6 s) for the sectors: a feasible plan early, then improvement.
-    budget = min(0.25 * time_limit_s, 6.0) * pool.workers / k
+    budget = min(INITIAL_SHARE * time_limit_s, INITIAL_MAX_S) * pool.workers / k
     jobs = [
         (sub_instance(inst, nodes, vehicles), budget, None)
         for nodes, vehicles in zip(sectors, fleet, strict=True)
