@@ -26,8 +26,9 @@ from station.planning.stops import Stop, make_stops
 
 log = logging.getLogger(__name__)
 
-# Leaving a stop out costs as much as driving this far: only done when no van can take it.
-DROP_PENALTY_M = 10_000_000
+# Leaving a stop out costs as much as driving 1,000,000 km: only done when no van can take it.
+# Far above any day's driving, so the driving part of an objective is ``cost % DROP_PENALTY_M``.
+DROP_PENALTY_M = 1_000_000_000
 DAY_S = 24 * 3600
 # Vans' fixed_cost is in km of driving (the plan's cost unit); the solver counts metres.
 FIXED_COST_UNIT_M = 1000
@@ -185,7 +186,9 @@ def plan_day(
 
     def improved(elapsed: float, cost: int) -> None:
         if on_progress is not None:
-            on_progress(PlanProgress(elapsed_s=time.monotonic() - t0, best_cost=round(cost / 1000, 3)))
+            # The screen shows km (and vans' fixed costs), not the penalties for stops left out.
+            km = (cost % DROP_PENALTY_M) / 1000
+            on_progress(PlanProgress(elapsed_s=time.monotonic() - t0, best_cost=round(km, 3)))
 
     sol = solve(
         built.inst,

@@ -282,7 +282,7 @@ def _groups(
     # Rotate the start by a fraction of a group every round so borders move.
     per = total / n_groups
     offset = int((rnd * 0.5 * per) % max(1, total)) if n_groups > 1 else 0
-    cum = np.cumsum(sizes) - sizes[0]
+    cum = np.cumsum(sizes) - np.array(sizes)  # where each route starts along the circle
     key = ((cum - offset) % total // per).astype(int)
     groups: list[tuple[list[int], list[int]]] = []
     for g in range(n_groups):

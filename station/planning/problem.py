@@ -42,7 +42,11 @@ class PlanningProblem:
 
 @dataclass(frozen=True)
 class PlanProgress:
-    """One point of the best-cost-over-time curve the dock screen draws."""
+    """One point of the best-cost-over-time curve the dock screen draws.
+
+    ``best_cost`` is km plus the fixed cost of the vans used, without the penalty for stops left
+    out; so it can rise when the search places a stop that an earlier plan had left out.
+    """
 
     elapsed_s: float
     best_cost: float
