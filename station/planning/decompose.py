@@ -76,7 +76,10 @@ def sub_instance(inst: VrpInstance, nodes: list[int], vehicles: list[int], *, ma
 
 
 def _solve_part(sub: VrpInstance, limit_s: float, initial: list[list[int]] | None) -> VrpSolution:
-    return solve_ortools(sub, time_limit_s=limit_s, initial=initial)
+    # On short, small parts with any windows PARALLEL_CHEAPEST_INSERTION made the better start
+    # (120-stop sectors of a hub day, 1 s and 4 s: 1-3 % ahead of PATH_CHEAPEST_ARC and SAVINGS).
+    first = "PARALLEL_CHEAPEST_INSERTION" if sub.windows is not None else None
+    return solve_ortools(sub, time_limit_s=limit_s, initial=initial, first_solution=first)
 
 
 def _angles(inst: VrpInstance, nodes: list[int] | NDArray[np.int64]) -> NDArray[np.float64]:
