@@ -19,7 +19,8 @@ def test_job_returns_a_plan_with_progress() -> None:
     assert job.done()
     assert len(plan.assignments()) + len(plan.unplanned) == len(parcels)
     points = job.progress()
-    assert points and all(b.best_cost <= a.best_cost for a, b in zip(points, points[1:], strict=False))
+    # Costs may rise when a stop left out early gets placed (km shown without penalties); time may not.
+    assert points and all(b.elapsed_s >= a.elapsed_s for a, b in zip(points, points[1:], strict=False))
     assert points[-1].best_cost == pytest.approx(plan.cost, rel=1e-6)
 
 
