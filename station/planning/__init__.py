@@ -9,8 +9,10 @@ The public interface the station calls. The layout of the package, one job per m
 - ``day``            the hub's day to the solver core and back to a Plan; insertion of late parcels
 - ``instance``       the solver core's matrix-based instance, shared with bench/routing.py
 - ``search``         which engine and which decomposition solves an instance
-- ``ortools_solver`` the OR-Tools model; ``decompose`` sectors on two cores; ``pyvrp_solver`` the
-                     optional PyVRP backend
+- ``ortools_solver`` the OR-Tools model; ``decompose`` sectors on two cores; ``race`` one whole
+                     model against the sectors (up to 550 stops); ``pyvrp_solver`` the optional
+                     PyVRP backend
+- ``synthetic``      a seeded synthetic hub day for the demo, the tests and the benchmark
 - ``job``            running a plan in a separate process so the screen never freezes
 """
 
