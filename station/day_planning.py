@@ -25,7 +25,7 @@ def problem_for(station: Station) -> PlanningProblem:
     settings = PlanningSettings(
         speed_kmh=cfg.speed_kmh, detour_factor=cfg.detour_factor, service_per_stop_s=cfg.service_per_stop_s,
         service_per_parcel_s=cfg.service_per_parcel_s,
-        matrix_file=str(cfg.matrix_file) if cfg.matrix_file else None,
+        matrix_file=str(cfg.matrix_file) if cfg.matrix_file else None, backend=cfg.backend,
     )
     return PlanningProblem(
         hub=station.config.hub, vans=station.config.vans, parcels=tuple(station.parcels()), settings=settings,

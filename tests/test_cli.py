@@ -89,3 +89,17 @@ def test_the_environment_variable_picks_the_data_dir(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["outcome"] == "unknown"
     assert (tmp_path / "envdir" / "station.db").exists()
+
+
+def test_the_config_picks_the_planning_backend(tmp_path: Path, manifest: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from station.config import example_config_text
+
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "station.toml").write_text(example_config_text().replace('backend = "ortools"', 'backend = "pyvrp"'))
+    assert run(capsys, "import", str(manifest), "--data-dir", str(d))[0] == 0
+    code, out, _ = run(capsys, "plan", "--time-limit", "1", "--json", "--data-dir", str(d))
+    plan = json.loads(out)
+    assert code == 0 and plan["solver"].startswith("pyvrp")
+    assert sum(r["parcels"] for r in plan["routes"]) == 30
