@@ -8,10 +8,12 @@ into a parcel identity is the station's job (``station.barcodes``).
 from __future__ import annotations
 
 import abc
+import asyncio
 import enum
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 
 class ScannerState(enum.Enum):
@@ -49,3 +51,16 @@ class Scanner(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Stop reading and release the device."""
+
+
+# Queued by a reader when its scanner is closed: the iterator below then ends.
+STOP = object()
+
+
+async def iterate_scans(queue: asyncio.Queue[Any]) -> AsyncIterator[RawScan]:
+    """Yield what a reader puts on ``queue`` until it puts :data:`STOP`."""
+    while True:
+        item = await queue.get()
+        if item is STOP:
+            return
+        yield item

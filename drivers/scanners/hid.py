@@ -35,7 +35,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from drivers.scanners.base import RawScan, Scanner, ScannerState
+from drivers.scanners.base import STOP, RawScan, Scanner, ScannerState, iterate_scans
 from drivers.scanners.wedge import Terminator, WedgeDecoder, make_layout
 
 __all__ = ["HidScanner", "Terminator"]
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 wire = logging.getLogger("drivers.wire")
 
 EV_KEY = 0x01
-_STOP = object()
 
 
 def _open_evdev(path: str) -> Any:
@@ -93,14 +92,7 @@ class HidScanner(Scanner):
             self._queue = asyncio.Queue()
             loop = asyncio.get_running_loop()
             self._tasks = [loop.create_task(self._run()), loop.create_task(self._tick())]
-        return self._iterate(self._queue)
-
-    async def _iterate(self, queue: asyncio.Queue[Any]) -> AsyncIterator[RawScan]:
-        while True:
-            item = await queue.get()
-            if item is _STOP:
-                return
-            yield item
+        return iterate_scans(self._queue)
 
     def close(self) -> None:
         if self._closed:
@@ -110,7 +102,7 @@ class HidScanner(Scanner):
             task.cancel()
         self._release()
         if self._queue is not None:
-            self._queue.put_nowait(_STOP)
+            self._queue.put_nowait(STOP)
 
     # -- state machine --------------------------------------------------------------
 

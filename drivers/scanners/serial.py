@@ -31,12 +31,11 @@ from typing import Any
 
 import serial
 
-from drivers.scanners.base import RawScan, Scanner, ScannerState
+from drivers.scanners.base import STOP, RawScan, Scanner, ScannerState, iterate_scans
 
 log = logging.getLogger(__name__)
 wire = logging.getLogger("drivers.wire")
 
-_STOP = object()  # sentinel queued when the scanner is closed
 
 
 def frame_text(frame: bytes) -> bytes:
@@ -137,14 +136,7 @@ class SerialScanner(Scanner):
         """
         self._start()
         assert self._queue is not None
-        return self._iterate(self._queue)
-
-    async def _iterate(self, queue: asyncio.Queue[Any]) -> AsyncIterator[RawScan]:
-        while True:
-            item = await queue.get()
-            if item is _STOP:
-                return
-            yield item
+        return iterate_scans(self._queue)
 
     def _start(self) -> None:
         if self._thread is not None:
@@ -158,7 +150,7 @@ class SerialScanner(Scanner):
 
     def close(self) -> None:
         self._stop.set()
-        self._deliver(_STOP)
+        self._deliver(STOP)
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the reader thread to end (after :meth:`close`); for tests and shutdown."""
