@@ -22,6 +22,11 @@ ensure_venv() {
     # Reinstall when pyproject.toml changed since the last install.
     if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test,bench]"
+        # evdev (keyboard-wedge scanners) compiles from source: without a C compiler the demo and
+        # most tests still run, and the keyboard-wedge tests say they were skipped and why.
+        if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[hid]" >/dev/null 2>&1; then
+            echo "dev.sh: evdev could not be built (install gcc and linux-libc-dev to test keyboard-wedge scanners)" >&2
+        fi
         touch "$VENV/.installed"
     fi
 }

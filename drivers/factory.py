@@ -151,8 +151,11 @@ def make_scanner(spec: Mapping[str, Any]) -> Scanner:
         idle_gap_s, layout = s.get_float("idle_gap_s", 0.0), s.get_str_map("layout")
         if terminator.lower() == "none" and idle_gap_s <= 0:
             raise s._bad("idle_gap_s", 'above 0 when terminator = "none"', idle_gap_s)
-        from drivers.scanners.hid import HidScanner, Terminator
-
+        try:
+            from drivers.scanners.hid import HidScanner, Terminator
+        except ImportError as exc:  # evdev is an extra: it must be compiled (gcc, kernel headers)
+            raise ValueError(f"{s.what}: kind 'evdev' needs the evdev package, which is not installed "
+                             f"({exc}); install the station with its [hid] extra") from None
         try:
             return HidScanner(
                 s.name,

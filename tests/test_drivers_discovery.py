@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tomllib
 from dataclasses import dataclass
@@ -162,6 +163,10 @@ def test_rendered_toml_loads_and_builds_drivers(tree: tuple[Path, Path]) -> None
     assert config["scanners"][2]["terminator"] == "\r"
     assert [p["kind"] for p in config["printers"]] == ["usb", "lp"]
     for spec in config["scanners"]:
+        if spec["kind"] == "evdev" and importlib.util.find_spec("evdev") is None:
+            with pytest.raises(ValueError, match=r"needs the evdev package.*\[hid\] extra"):
+                make_scanner(spec)
+            continue
         make_scanner(spec)
     for spec in config["printers"]:
         make_printer(spec)

@@ -108,6 +108,7 @@ def test_docs_list_every_key() -> None:
 
 
 def test_evdev_scanner_from_spec() -> None:
+    pytest.importorskip("evdev", reason="evdev is not installed (it needs gcc to build): pip install '.[hid]'")
     from drivers.scanners.hid import HidScanner
     from drivers.scanners.wedge import Terminator
 
@@ -139,6 +140,8 @@ def test_evdev_scanner_from_spec() -> None:
     ],
 )
 def test_bad_evdev_spec_names_the_key(spec: dict[str, Any], key: str) -> None:
+    if key == "layout":  # the layout is checked against evdev's key names
+        pytest.importorskip("evdev", reason="evdev is not installed (it needs gcc to build): pip install '.[hid]'")
     with pytest.raises(ValueError, match=re.escape(f"'{key}'")):
         make_scanner(spec)
 
@@ -149,3 +152,13 @@ def test_usb_printer_hex_ids() -> None:
     printer = make_printer({"kind": "usb", "vendor_id": "0x0a5f", "product_id": 356})
     assert isinstance(printer, UsbPrinter)
     assert (printer.vendor_id, printer.product_id) == (0x0A5F, 0x0164)
+
+
+def test_evdev_without_the_package_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "evdev", None)  # as on a machine where it could not be built
+    monkeypatch.delitem(sys.modules, "drivers.scanners.hid", raising=False)
+    monkeypatch.delitem(sys.modules, "drivers.scanners.wedge", raising=False)
+    with pytest.raises(ValueError, match=r"terminal.*needs the evdev package.*\[hid\] extra"):
+        make_scanner({"name": "terminal", "kind": "evdev", "path": "/dev/input/x"})

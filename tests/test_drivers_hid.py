@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+# ruff: noqa: E402 - everything below needs evdev, which may be absent (no compiler)
 import asyncio
 import errno
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+
+pytest.importorskip("evdev", reason="evdev is not installed (it needs gcc to build): pip install '.[hid]'")
+
 from evdev import InputEvent, ecodes
 
 from drivers.scanners.base import RawScan, ScannerState

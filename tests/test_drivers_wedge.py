@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+# ruff: noqa: E402 - everything below needs evdev, which may be absent (no compiler)
 import pytest
+
+pytest.importorskip("evdev", reason="evdev is not installed (it needs gcc to build): pip install '.[hid]'")
+
 from evdev import InputEvent, ecodes
 from hypothesis import given
 from hypothesis import strategies as st
