@@ -62,6 +62,10 @@ class OutcomeBanner(Static):
 class RecentScans(Static):
     """The last few scans, newest first, one line each."""
 
+    DEFAULT_CSS = """
+    RecentScans { text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
     def __init__(self, size: int = 6, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self._lines: deque[Text] = deque(maxlen=size)
@@ -85,14 +89,26 @@ class RecentScans(Static):
 
 
 class LaneProgress(Static):
-    """Sorted of planned, per lane."""
+    """Sorted of planned, per lane; in two columns when the lanes outnumber the rows."""
 
     def show(self, lanes: list[dict[str, Any]]) -> None:
-        lines = [Text("LANES", style="bold")]
+        cells = []
         for lane in lanes:
             done = lane["sorted"] >= lane["planned"] > 0
-            lines.append(Text(f"{lane['lane']:>3} {lane['van']:<5} {lane['sorted']:>4}/{lane['planned']:<4}",
+            cells.append(Text(f"{lane['lane']:>3} {lane['van']:<4}{lane['sorted']:>4}/{lane['planned']:<4}",
                               style="green" if done else ""))
+        rows = max(1, self.content_size.height - 1)
+        columns = 1 if len(cells) <= rows else 2
+        per_column = -(-len(cells) // columns)
+        lines = [Text("LANES  sorted/planned", style="bold")]
+        for i in range(per_column):
+            line = Text()
+            for c in range(columns):
+                index = c * per_column + i
+                if index < len(cells):
+                    line.append_text(cells[index])
+                    line.append("  ")
+            lines.append(line)
         self.update(Text("\n").join(lines))
 
 
