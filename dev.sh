@@ -52,6 +52,10 @@ case "$command" in
             "$VENV/bin/python" "$script"
         done
         echo "== bench/routing.py (30 s per instance and solver: about 25 minutes)"
+        if [ $# -eq 0 ]; then  # the reference instances in shared/, beside this checkout
+            set -- --time-limit 30 ../shared/data/routing/cvrp/*.vrp ../shared/data/routing/vrptw/*.txt \
+                ../shared/data/routing/vrptw/*.vrp
+        fi
         "$VENV/bin/python" bench/routing.py "$@"
         ;;
     station)

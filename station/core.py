@@ -429,7 +429,9 @@ class Station:
     def report(self, *, list_limit: int = 1000) -> Report:
         q = self.store.query
         lanes = {r["lane"]: LaneCount(r["lane"], r["id"]) for r in q("SELECT id, lane FROM vans ORDER BY lane")}
-        for r in q("SELECT lane, count(*) AS n FROM plan_parcels GROUP BY lane"):
+        # Cancelled parcels stay in the plan's table but are no longer planned work (as in dayclose).
+        active = "FROM plan_parcels pp JOIN parcels p USING (tracking_id) WHERE p.cancelled = 0"
+        for r in q(f"SELECT pp.lane, count(*) AS n {active} GROUP BY pp.lane"):
             lanes.setdefault(r["lane"], LaneCount(r["lane"], "?")).planned = r["n"]
         for r in q("SELECT lane, count(DISTINCT tracking_id) AS n FROM events "
                    "WHERE kind = 'sorted' AND undone_by IS NULL GROUP BY lane"):
@@ -441,7 +443,7 @@ class Station:
         return Report(
             day=self.store.get_meta("day"),
             manifest=int(self.store.scalar("SELECT count(*) FROM parcels WHERE cancelled = 0")),
-            planned=int(self.store.scalar("SELECT count(*) FROM plan_parcels")),
+            planned=int(self.store.scalar(f"SELECT count(*) {active}")),
             unplanned=int(self.store.scalar("SELECT count(*) FROM plan_unplanned")),
             sorted=int(self.store.scalar(
                 "SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'sorted' AND undone_by IS NULL")),
@@ -450,9 +452,6 @@ class Station:
             lanes=sorted(lanes.values(), key=lambda lane: lane.lane),
             not_scanned=not_scanned,
         )
-
-    def recent_decisions(self, limit: int = 8) -> list[dict[str, Any]]:
-        return self.store.query("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,))
 
     def outbox_backlog(self) -> int:
         return int(self.store.scalar("SELECT count(*) FROM outbox") or 0)

@@ -17,6 +17,7 @@ import sqlite_utils
 from station import commands, printing
 from station.barcodes import StationCode
 from station.errors import StationError
+from station.labels import field_text
 from station.model import Decision, EventKind, Outcome, Van
 from station.sorting import Verdict
 
@@ -147,8 +148,6 @@ def load_list_zpl(station: Station, db: sqlite_utils.Database, van: Van) -> byte
         "pp.tracking_id AND e.kind = 'loaded' AND e.undone_by IS NULL) FROM plan_parcels pp JOIN parcels p "
         "USING (tracking_id) WHERE pp.van_id = ? AND p.cancelled = 0 ORDER BY pp.stop, pp.tracking_id",
         [van.id]).fetchall()
-    from station.labels import field_text
-
     per_label = 22
     out = []
     for start in range(0, max(len(rows), 1), per_label):

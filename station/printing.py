@@ -13,7 +13,6 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlite_utils
 
@@ -111,6 +110,3 @@ class PrintQueue:
         for printer, _ in self.printers.values():
             printer.close()
 
-
-def summary(queue: PrintQueue) -> dict[str, Any]:
-    return {"pending": queue.pending(), "printers": {r.name: r.status.state.value for r in queue.statuses()}}

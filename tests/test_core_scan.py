@@ -140,3 +140,10 @@ def test_the_current_plan_round_trips_through_the_store(planned: Station, day: l
     assert plan is not None
     expected = round_robin_plan(config, day)
     assert {r.van_id: r.stops for r in plan.routes} == {r.van_id: r.stops for r in expected.routes}
+
+
+def test_cancelled_parcels_no_longer_count_as_planned(planned: Station, day: list[Parcel]) -> None:
+    planned.replace_manifest(day[1:], version="v2")
+    report = planned.report()
+    assert report.planned == len(day) - 1
+    assert sum(lane.planned for lane in report.lanes) == len(day) - 1

@@ -37,6 +37,7 @@ from station.ui.widgets import LaneProgress, StatusLine
 log = logging.getLogger(__name__)
 
 STATUS_EVERY_S = 1.0
+PRINTER_STATUS_EVERY_S = 5.0
 PULL_EVERY_S = 60.0
 
 
@@ -94,6 +95,9 @@ class StationApp(App[int]):
         for slot in self.slots:
             self.run_worker(self._read_scanner(slot), group="scanners", name=f"scanner {slot.scanner.name}")
         self.set_interval(STATUS_EVERY_S, self._refresh_status)
+        # Asking a printer (~HS) can take its whole timeout when it is silent: on the printer's
+        # own thread, every few seconds, never in the status refresh.
+        self.set_interval(PRINTER_STATUS_EVERY_S, lambda: self._printer.submit(self.queue.refresh_status))
         self.call_later(self._refresh_status)
         # Under systemd (Type=notify): ready once the screen is up, and the watchdog pinged from
         # the event loop itself, so a frozen screen gets the station restarted.
@@ -205,7 +209,6 @@ class StationApp(App[int]):
 
     def _gather(self) -> StatusSnapshot:
         report = self.station.report(list_limit=0)
-        self.queue.refresh_status()
         return StatusSnapshot(
             lanes=[vars(lane) for lane in report.lanes],
             labels_waiting=self.queue.pending(),
