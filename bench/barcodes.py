@@ -25,15 +25,40 @@ from station.barcodes import identify, station_code  # noqa: E402
 
 GS = b"\x1d"
 CARRIER = [  # published test numbers (jkeen/tracking_number_data)
-    "1Z5R89390357567127", "1Z879E930346834440", "1Z410E7W0392751591", "986578788855", "477179081230",
-    "041441760228964", "568283610012734", "61299998820821171811", "9611020987654312345672",
-    "1001921334250001000300779017972697", "9400111201080805483016", "9505511069605048600624",
-    "92748931507708513018050063", "3318810025", "8487135506", "JJD0099999999", "GM2951173225174494",
-    "TBA502887274000", "C11031500001879", "D10011354453707", "RB123456785GB", "03071790000523483741",
+    "1Z5R89390357567127",
+    "1Z879E930346834440",
+    "1Z410E7W0392751591",
+    "986578788855",
+    "477179081230",
+    "041441760228964",
+    "568283610012734",
+    "61299998820821171811",
+    "9611020987654312345672",
+    "1001921334250001000300779017972697",
+    "9400111201080805483016",
+    "9505511069605048600624",
+    "92748931507708513018050063",
+    "3318810025",
+    "8487135506",
+    "JJD0099999999",
+    "GM2951173225174494",
+    "TBA502887274000",
+    "C11031500001879",
+    "D10011354453707",
+    "RB123456785GB",
+    "03071790000523483741",
 ]
 NOISE = [
-    b"", b"\r\n", b"1Z5R8939035756712", b"1Z5R89390357567128", b"996578788855", b"\xff\xfe\xfa\x80",
-    b"]C100106141412345", b"hello world", b"ORD-2024-0001\r", bytes(random.Random(7).randbytes(300)),
+    b"",
+    b"\r\n",
+    b"1Z5R8939035756712",
+    b"1Z5R89390357567128",
+    b"996578788855",
+    b"\xff\xfe\xfa\x80",
+    b"]C100106141412345",
+    b"hello world",
+    b"ORD-2024-0001\r",
+    bytes(random.Random(7).randbytes(300)),
 ]
 
 
@@ -57,11 +82,16 @@ def scan(rng: random.Random) -> bytes:
     if r < 0.70:
         return b"]d200" + sscc(rng).encode() + b"42012345" + GS + b"4010614141ABC123\r"
     if r < 0.75:
-        return rng.choice([
-            b"https://www.ups.com/track?loc=en_US&tracknum=1Z5R89390357567127",
-            b"https://www.fedex.com/fedextrack/?trknbr=986578788855",
-            b"]Q3https://id.gs1.org/00/" + sscc(rng).encode(),
-        ]) + b"\r"
+        return (
+            rng.choice(
+                [
+                    b"https://www.ups.com/track?loc=en_US&tracknum=1Z5R89390357567127",
+                    b"https://www.fedex.com/fedextrack/?trknbr=986578788855",
+                    b"]Q3https://id.gs1.org/00/" + sscc(rng).encode(),
+                ]
+            )
+            + b"\r"
+        )
     if r < 0.80:
         return station_code(rng.choice(["lane", "van"]), str(rng.randrange(1, 30))).encode() + b"\r"
     if r < 0.85:
@@ -98,8 +128,10 @@ def main() -> None:
     timings.sort()
     p99 = timings[int(len(timings) * 0.99)]
     print(f"barcodes: {count / elapsed:,.0f} parses/s over {count:,} parses of {len(mix):,} distinct scans")
-    print(f"per parse: mean {statistics.fmean(timings):.1f} us, p50 {timings[len(timings) // 2]:.1f} us, "
-          f"p99 {p99:.1f} us, max {timings[-1]:.1f} us")
+    print(
+        f"per parse: mean {statistics.fmean(timings):.1f} us, p50 {timings[len(timings) // 2]:.1f} us, "
+        f"p99 {p99:.1f} us, max {timings[-1]:.1f} us"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def sector_plan(station: Station) -> Plan:
         assert p.lat is not None and p.lon is not None
         angle = (math.atan2(p.lat - hub.lat, p.lon - hub.lon) + math.pi) / (2 * math.pi)
         by_van.setdefault(min(len(vans) - 1, int(angle * len(vans))), []).append(p.tracking_id)
-    routes = tuple(Route(vans[v].id, vans[v].lane, tuple((t,) for t in ids), 0.0, 0.0, len(ids))
-                   for v, ids in sorted(by_van.items()))
+    routes = tuple(
+        Route(vans[v].id, vans[v].lane, tuple((t,) for t in ids), 0.0, 0.0, len(ids))
+        for v, ids in sorted(by_van.items())
+    )
     return Plan(routes=routes, solver="sector")
 
 
@@ -50,8 +52,12 @@ def percentile(values: list[float], q: float) -> float:
 def demo_rss(screen: bool) -> str:
     with tempfile.TemporaryDirectory() as d:
         if not screen:
-            out = subprocess.run([sys.executable, "-m", "station", "demo", "--headless", "--scans", "300",
-                                  "--data-dir", d], capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [sys.executable, "-m", "station", "demo", "--headless", "--scans", "300", "--data-dir", d],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             return next(line for line in out.splitlines() if "peak RSS" in line).split(":")[1].strip()
         script = Path(__file__).with_name("screen_demo_rss.py")
         out = subprocess.run([sys.executable, str(script), d], capture_output=True, text=True, check=True).stdout
@@ -97,7 +103,7 @@ def main() -> None:
         wall_core = 0.0
         for start in range(0, len(codes), block):
             t0 = time.perf_counter()
-            for code in codes[start:start + block]:
+            for code in codes[start : start + block]:
                 s = time.perf_counter()
                 station.scan(code, device="bench")
                 core_ms.append((time.perf_counter() - s) * 1000)
@@ -113,11 +119,15 @@ def main() -> None:
 
     mix = ", ".join(f"{r['outcome']} {r['n']}" for r in outcomes)
     print(f"scans: {len(core_ms):,} ({mix})")
-    print(f"core scan (identify, decide, commit, label): p50 {percentile(core_ms, 0.5):.2f} ms  "
-          f"p99 {percentile(core_ms, 0.99):.2f} ms  mean {statistics.mean(core_ms):.2f} ms  "
-          f"{len(core_ms) / wall_core:,.0f} scans/s")
-    print(f"bare one-row commit (WAL, synchronous=FULL): p50 {percentile(bare_ms, 0.5):.2f} ms  "
-          f"p99 {percentile(bare_ms, 0.99):.2f} ms")
+    print(
+        f"core scan (identify, decide, commit, label): p50 {percentile(core_ms, 0.5):.2f} ms  "
+        f"p99 {percentile(core_ms, 0.99):.2f} ms  mean {statistics.mean(core_ms):.2f} ms  "
+        f"{len(core_ms) / wall_core:,.0f} scans/s"
+    )
+    print(
+        f"bare one-row commit (WAL, synchronous=FULL): p50 {percentile(bare_ms, 0.5):.2f} ms  "
+        f"p99 {percentile(bare_ms, 0.99):.2f} ms"
+    )
     overhead = percentile(core_ms, 0.99) - percentile(bare_ms, 0.99)
     print(f"core p99 above the bare commit's p99: {overhead:+.2f} ms (target: no more than +2 ms)")
     if not args.no_demo:

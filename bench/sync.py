@@ -35,13 +35,16 @@ def _config(data_dir: Path, url: str, batch: int) -> object:
     from station.config import ServerConfig, load_config
 
     return dataclasses.replace(
-        load_config(None, data_dir), station_id="S1",
+        load_config(None, data_dir),
+        station_id="S1",
         server=ServerConfig(url=url, token_file=data_dir / "station-token", timeout_s=30.0, batch_size=batch),
     )
 
 
-EVENT_COLUMNS = ("event_id, seq, kind, outcome, station_id, operator, device, role, occurred_at, clock_synced, "
-                 "code, tracking_id, van_id, lane, stop, reason, detail")
+EVENT_COLUMNS = (
+    "event_id, seq, kind, outcome, station_id, operator, device, role, occurred_at, clock_synced, "
+    "code, tracking_id, van_id, lane, stop, reason, detail"
+)
 
 
 def fill(data_dir: Path, events: int) -> None:
@@ -58,12 +61,47 @@ def fill(data_dir: Path, events: int) -> None:
             at = (start + timedelta(milliseconds=300 * seq)).isoformat()
             code = f"1ZBENCH{seq:010d}"
             lane, van, stop = seq % 12 + 1, f"V{seq % 12 + 1:02d}", seq % 40 + 1
-            ev.append((eid, seq, "sorted", "sorted", "S1", "dock", "scanner-1", "sort", at, 1, code, code,
-                       van, lane, stop, None, None))
-            payload = {"event_id": eid, "seq": seq, "station_id": "S1", "hub": "Bench Hub", "day": "2026-11-25",
-                       "kind": "sorted", "outcome": "sorted", "occurred_at": at, "clock_synced": True,
-                       "operator": "dock", "device": "scanner-1", "role": "sort", "code": code,
-                       "tracking_id": code, "van": van, "lane": lane, "stop": stop, "reason": None}
+            ev.append(
+                (
+                    eid,
+                    seq,
+                    "sorted",
+                    "sorted",
+                    "S1",
+                    "dock",
+                    "scanner-1",
+                    "sort",
+                    at,
+                    1,
+                    code,
+                    code,
+                    van,
+                    lane,
+                    stop,
+                    None,
+                    None,
+                )
+            )
+            payload = {
+                "event_id": eid,
+                "seq": seq,
+                "station_id": "S1",
+                "hub": "Bench Hub",
+                "day": "2026-11-25",
+                "kind": "sorted",
+                "outcome": "sorted",
+                "occurred_at": at,
+                "clock_synced": True,
+                "operator": "dock",
+                "device": "scanner-1",
+                "role": "sort",
+                "code": code,
+                "tracking_id": code,
+                "van": van,
+                "lane": lane,
+                "stop": stop,
+                "reason": None,
+            }
             ob.append((eid, seq, json.dumps(payload), at))
         return ev, ob
 
@@ -96,9 +134,19 @@ def drain(data_dir: Path, url: str, batch: int) -> None:
     status = push_once(store, config)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"events": backlog, "left": status.backlog, "state": status.state.value,
-                      "drain_s": round(seconds, 2), "events_per_s": round(backlog / seconds),
-                      "rss_before_drain_mb": round(rss_before / 1024, 1), "peak_rss_mb": round(peak / 1024, 1)}))
+    print(
+        json.dumps(
+            {
+                "events": backlog,
+                "left": status.backlog,
+                "state": status.state.value,
+                "drain_s": round(seconds, 2),
+                "events_per_s": round(backlog / seconds),
+                "rss_before_drain_mb": round(rss_before / 1024, 1),
+                "peak_rss_mb": round(peak / 1024, 1),
+            }
+        )
+    )
 
 
 def main() -> int:
@@ -123,8 +171,7 @@ def main() -> int:
     (station_dir / "station-token").write_text(token)
     tokens = work / "tokens"
     tokens.write_text(f"S1 {token}\n")
-    me = [sys.executable, __file__, "--dir", str(station_dir), "--events", str(args.events),
-          "--batch", str(args.batch)]
+    me = [sys.executable, __file__, "--dir", str(station_dir), "--events", str(args.events), "--batch", str(args.batch)]
 
     print(f"station offline: queueing {args.events} events ...", file=sys.stderr)
     subprocess.run([*me, "--mode", "fill"], check=True)
@@ -133,9 +180,25 @@ def main() -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "station.central", "serve", "--host", "127.0.0.1",
-                               "--port", str(port), "--data-dir", str(central_dir), "--tokens", str(tokens),
-                               "--log-level", "warning"], cwd=Path(__file__).resolve().parents[1])
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "station.central",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(central_dir),
+            "--tokens",
+            str(tokens),
+            "--log-level",
+            "warning",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -157,9 +220,11 @@ def main() -> int:
     held = stats(central_dir)
     result["server_events"] = held["events_total"]
     result["server_duplicate_events"] = held["duplicate_events"]
-    print(f"drained {result['events']} events in {result['drain_s']} s ({result['events_per_s']}/s); "
-          f"station peak RSS {result['peak_rss_mb']} MB (before drain {result['rss_before_drain_mb']} MB); "
-          f"left {result['left']}; server holds {result['server_events']}")
+    print(
+        f"drained {result['events']} events in {result['drain_s']} s ({result['events_per_s']}/s); "
+        f"station peak RSS {result['peak_rss_mb']} MB (before drain {result['rss_before_drain_mb']} MB); "
+        f"left {result['left']}; server holds {result['server_events']}"
+    )
     print(json.dumps(result))
     return 0 if result["left"] == 0 and result["server_events"] == result["events"] else 1
 

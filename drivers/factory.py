@@ -154,8 +154,10 @@ def make_scanner(spec: Mapping[str, Any]) -> Scanner:
         try:
             from drivers.scanners.hid import HidScanner, Terminator
         except ImportError as exc:  # evdev is an extra: it must be compiled (gcc, kernel headers)
-            raise ValueError(f"{s.what}: kind 'evdev' needs the evdev package, which is not installed "
-                             f"({exc}); install the station with its [hid] extra") from None
+            raise ValueError(
+                f"{s.what}: kind 'evdev' needs the evdev package, which is not installed "
+                f"({exc}); install the station with its [hid] extra"
+            ) from None
         try:
             return HidScanner(
                 s.name,

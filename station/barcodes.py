@@ -118,6 +118,7 @@ def framing_from_config(table: Mapping[str, object]) -> Framing:
         raise ValueError("scanner key 'fnc1' must be a non-empty string")
     return Framing(strings("prefix"), strings("suffix"), fnc1)
 
+
 # --- station codes -------------------------------------------------------------------
 
 _STATION_KINDS = {"VAN": "van", "LANE": "lane", "CMD": "command"}
@@ -160,7 +161,7 @@ def _station_value(word: str, value: str) -> str:
 
 def _read_station_code(text: str) -> StationCode | Unreadable:
     text = text.rstrip(_SEPARATORS)
-    word, _, value = text[len(STATION_PREFIX):].partition(":")
+    word, _, value = text[len(STATION_PREFIX) :].partition(":")
     kind = _STATION_KINDS.get(word.upper())
     if kind is None or not value:
         return Unreadable(_shown(text), "station code not recognised")
@@ -376,7 +377,7 @@ def _read_postal_routed(t: str) -> _Reading:
     valid: list[_Reading] = []
     fallback: _Reading | None = None
     for zip_len in zip_lengths:
-        rest = t[3 + country + zip_len:]
+        rest = t[3 + country + zip_len :]
         if len(rest) not in (20, 22, 26, 30, 34):
             continue
         if len(rest) != 20 and not (rest[0] == "9" and rest[1] in "12345"):
@@ -392,7 +393,7 @@ def _read_postal_routed(t: str) -> _Reading:
     if fallback is not None:
         return fallback
     if len(t) in (8, 12) or (country and len(t) <= 18):
-        return _Reading("postal-code", (), _postal_only(t[3 + country:]))
+        return _Reading("postal-code", (), _postal_only(t[3 + country :]))
     return _Reading("other", (t,), NOT_KNOWN)
 
 
@@ -639,7 +640,7 @@ def _unframe(text: str, framing: Framing) -> str:
     text = text.strip(_EDGE)
     for prefix in sorted(framing.prefixes, key=len, reverse=True):
         if prefix and text.startswith(prefix):
-            text = text[len(prefix):].strip(_EDGE)
+            text = text[len(prefix) :].strip(_EDGE)
             break
     for suffix in sorted(framing.suffixes, key=len, reverse=True):
         if suffix and text.endswith(suffix):

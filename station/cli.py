@@ -45,8 +45,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     station = open_station(args)
     try:
         summary = station.import_manifest(args.file)
-        print(f"imported {summary.parcels} parcels ({summary.added} new, {summary.updated} already known, "
-              f"{summary.removed} no longer on the manifest, marked cancelled)")
+        print(
+            f"imported {summary.parcels} parcels ({summary.added} new, {summary.updated} already known, "
+            f"{summary.removed} no longer on the manifest, marked cancelled)"
+        )
         for tid in summary.cancelled_ids:
             print(f"  cancelled: {tid}")
         for tid, lane in summary.pull_from_lanes:
@@ -57,8 +59,11 @@ def cmd_import(args: argparse.Namespace) -> int:
                 placed = {a.tracking_id: a for a in plan.assignments()}
                 for tid in summary.added_ids:
                     a = placed.get(tid)
-                    where = f"van {a.van_id}, lane {a.lane}, stop {a.stop}" if a else \
-                        f"not planned: {plan.unplanned.get(tid, '?')}"
+                    where = (
+                        f"van {a.van_id}, lane {a.lane}, stop {a.stop}"
+                        if a
+                        else f"not planned: {plan.unplanned.get(tid, '?')}"
+                    )
                     print(f"  added: {tid} -> {where}")
     finally:
         station.close()
@@ -74,17 +79,35 @@ def cmd_plan(args: argparse.Namespace) -> int:
     finally:
         station.close()
     if args.json:
-        print(json.dumps({
-            "solver": plan.solver, "cost": plan.cost, "seconds": round(plan.seconds, 2),
-            "routes": [{"van": r.van_id, "lane": r.lane, "stops": len(r.stops), "parcels": r.load,
-                        "km": round(r.km, 1), "minutes": round(r.minutes)} for r in plan.routes],
-            "unplanned": plan.unplanned,
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "solver": plan.solver,
+                    "cost": plan.cost,
+                    "seconds": round(plan.seconds, 2),
+                    "routes": [
+                        {
+                            "van": r.van_id,
+                            "lane": r.lane,
+                            "stops": len(r.stops),
+                            "parcels": r.load,
+                            "km": round(r.km, 1),
+                            "minutes": round(r.minutes),
+                        }
+                        for r in plan.routes
+                    ],
+                    "unplanned": plan.unplanned,
+                },
+                indent=2,
+            )
+        )
         return 0
     print(f"plan made by {plan.solver} in {plan.seconds:.1f} s")
     for r in plan.routes:
-        print(f"  lane {r.lane:>2}  van {r.van_id:<6} {r.load:>4} parcels {len(r.stops):>4} stops "
-              f"{r.km:7.1f} km {r.minutes / 60:5.1f} h")
+        print(
+            f"  lane {r.lane:>2}  van {r.van_id:<6} {r.load:>4} parcels {len(r.stops):>4} stops "
+            f"{r.km:7.1f} km {r.minutes / 60:5.1f} h"
+        )
     for tid, why in plan.unplanned.items():
         print(f"  not planned: {tid}: {why}")
     return 0
@@ -138,13 +161,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
         return 0
-    print(f"day {report.day or '-'}: {report.manifest} parcels on the manifest, {report.planned} planned, "
-          f"{report.unplanned} not planned, {report.sorted} sorted, {report.loaded} loaded, "
-          f"{report.open_exceptions} open exceptions")
+    print(
+        f"day {report.day or '-'}: {report.manifest} parcels on the manifest, {report.planned} planned, "
+        f"{report.unplanned} not planned, {report.sorted} sorted, {report.loaded} loaded, "
+        f"{report.open_exceptions} open exceptions"
+    )
     print("  lane van      planned sorted loaded missing not-loaded misloads departed")
     for v in report.vans:
-        print(f"  {v.lane:>4} {v.van:<8} {v.planned:>7} {v.sorted:>6} {v.loaded:>6} {v.missing:>7} "
-              f"{v.not_loaded:>10} {v.misloads:>8} {v.departed:>8}{'  closed' if v.closed else ''}")
+        print(
+            f"  {v.lane:>4} {v.van:<8} {v.planned:>7} {v.sorted:>6} {v.loaded:>6} {v.missing:>7} "
+            f"{v.not_loaded:>10} {v.misloads:>8} {v.departed:>8}{'  closed' if v.closed else ''}"
+        )
     if report.not_in_manifest:
         print(f"scanned but not in the manifest: {len(report.not_in_manifest)}")
         for code in report.not_in_manifest[: args.limit]:
@@ -171,8 +198,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from station.demo_run import run_demo
 
-    return run_demo(data_dir(args), getattr(args, "config", None), headless=args.headless, scans=args.scans,
-                    parcels=args.parcels, seed=args.seed, interval_s=args.interval, fresh=not args.keep)
+    return run_demo(
+        data_dir(args),
+        getattr(args, "config", None),
+        headless=args.headless,
+        scans=args.scans,
+        parcels=args.parcels,
+        seed=args.seed,
+        interval_s=args.interval,
+        fresh=not args.keep,
+    )
 
 
 def cmd_devices(args: argparse.Namespace) -> int:

@@ -22,10 +22,17 @@ if TYPE_CHECKING:
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     """``--data-dir`` and ``--config``, accepted after every subcommand."""
-    parser.add_argument("--data-dir", default=argparse.SUPPRESS,
-                        help="where the database, labels and logs live (default: $STATION_DATA_DIR or ./station-data)")
-    parser.add_argument("--config", default=argparse.SUPPRESS, type=Path,
-                        help="the station's TOML config (default: DATA_DIR/station.toml, else the demo's)")
+    parser.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help="where the database, labels and logs live (default: $STATION_DATA_DIR or ./station-data)",
+    )
+    parser.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        type=Path,
+        help="the station's TOML config (default: DATA_DIR/station.toml, else the demo's)",
+    )
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -60,8 +67,9 @@ def setup_logging(config: Config, *, to_journal: bool | None = None) -> None:
         return
     root.setLevel(logging.INFO)
     config.logs_dir.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.handlers.RotatingFileHandler(config.logs_dir / "station.log", maxBytes=5_000_000,
-                                                        backupCount=3, encoding="utf-8")
+    file_handler = logging.handlers.RotatingFileHandler(
+        config.logs_dir / "station.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+    )
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(file_handler)
     if to_journal is None:
@@ -73,8 +81,9 @@ def setup_logging(config: Config, *, to_journal: bool | None = None) -> None:
     # Wire bytes from the drivers are chatty; they get their own file.
     wire = logging.getLogger("drivers.wire")
     wire.propagate = False
-    wire_handler = logging.handlers.RotatingFileHandler(config.logs_dir / "wire.log", maxBytes=2_000_000,
-                                                        backupCount=2, encoding="utf-8")
+    wire_handler = logging.handlers.RotatingFileHandler(
+        config.logs_dir / "wire.log", maxBytes=2_000_000, backupCount=2, encoding="utf-8"
+    )
     wire_handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     wire.addHandler(wire_handler)
     root._station_configured = True  # type: ignore[attr-defined]

@@ -21,9 +21,15 @@ _CACHE_S = 30.0
 
 class _Timex(ctypes.Structure):
     # struct timex (linux/timex.h): mode, then longs; only `status` matters here.
-    _fields_ = [("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
-                ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long), ("status", ctypes.c_int),
-                ("_rest", ctypes.c_long * 24)]
+    _fields_ = [
+        ("modes", ctypes.c_uint),
+        ("offset", ctypes.c_long),
+        ("freq", ctypes.c_long),
+        ("maxerror", ctypes.c_long),
+        ("esterror", ctypes.c_long),
+        ("status", ctypes.c_int),
+        ("_rest", ctypes.c_long * 24),
+    ]
 
 
 def _kernel_says_synced() -> bool:

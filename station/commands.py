@@ -43,8 +43,14 @@ BY_NAME = {c.name: c for c in COMMANDS}
 def catalogue(vans: tuple[Van, ...]) -> list[dict[str, str]]:
     """Every command code with its meaning, van codes included (``print-commands --json``)."""
     rows = [{"code": c.code, "command": c.name.lower(), "meaning": c.meaning} for c in COMMANDS]
-    rows += [{"code": station_code("van", v.id), "command": "van",
-              "meaning": f"this scanner loads van {v.id} at lane {v.lane}"} for v in vans]
+    rows += [
+        {
+            "code": station_code("van", v.id),
+            "command": "van",
+            "meaning": f"this scanner loads van {v.id} at lane {v.lane}",
+        }
+        for v in vans
+    ]
     return rows
 
 
@@ -60,9 +66,13 @@ def zpl_sheets(vans: tuple[Van, ...], day: date, station_id: str) -> bytes:
     rows = catalogue(vans)
     labels = []
     for start in range(0, len(rows), 4):
-        parts = ["^XA", "^CI28", "^PW812^LL1218^LH0,0",
-                 f"^FO30,20^A0N,40,40^FH^FDCOMMAND CODES  {day.isoformat()}  {field_text(station_id)}^FS"]
-        for i, row in enumerate(rows[start:start + 4]):
+        parts = [
+            "^XA",
+            "^CI28",
+            "^PW812^LL1218^LH0,0",
+            f"^FO30,20^A0N,40,40^FH^FDCOMMAND CODES  {day.isoformat()}  {field_text(station_id)}^FS",
+        ]
+        for i, row in enumerate(rows[start : start + 4]):
             y = 90 + i * 280
             parts.append(f"^FO30,{y}^A0N,44,44^FH^FD{field_text(row['meaning'], 50)}^FS")
             # Code 128 subset B: the codes hold '$' and ':' (the station's own prefix).

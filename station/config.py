@@ -141,8 +141,9 @@ class _Reader:
             raise ConfigError(f"config key {self._key(name)} is empty")
         return value
 
-    def integer(self, name: str, default: int | None = None, *, required: bool = False, minimum: int | None = None
-            ) -> Any:
+    def integer(
+        self, name: str, default: int | None = None, *, required: bool = False, minimum: int | None = None
+    ) -> Any:
         value = self._get(name, (int,), "an integer", default, required)
         if value is not None and minimum is not None and value < minimum:
             raise ConfigError(f"config key {self._key(name)}: must be {minimum} or more, got {value}")
@@ -162,8 +163,7 @@ class _Reader:
         try:
             return time.fromisoformat(value)
         except ValueError:
-            raise ConfigError(f"config key {self._key(name)}: expected a time like \"07:30\", got {value!r}")\
-                from None
+            raise ConfigError(f'config key {self._key(name)}: expected a time like "07:30", got {value!r}') from None
 
     def path(self, name: str) -> Path | None:
         value = self.text(name)
@@ -272,7 +272,7 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
     for i, spec in enumerate(devices["scanners"]):
         role = spec.get("role", "sort")
         if role != "sort" and not (isinstance(role, str) and role.startswith("load:") and role[5:]):
-            raise ConfigError(f"config key scanners[{i}].role: expected \"sort\" or \"load:VAN\", got {role!r}")
+            raise ConfigError(f'config key scanners[{i}].role: expected "sort" or "load:VAN", got {role!r}')
 
     return Config(
         station_id=r.text("station_id", required=True),

@@ -33,16 +33,34 @@ log = logging.getLogger(__name__)
 
 SORT_ROLE = "sort"
 
-_EVENT_COLUMNS = ("event_id", "seq", "kind", "outcome", "station_id", "operator", "device", "role", "occurred_at",
-                  "clock_synced", "code", "tracking_id", "van_id", "lane", "stop", "reason", "detail")
+_EVENT_COLUMNS = (
+    "event_id",
+    "seq",
+    "kind",
+    "outcome",
+    "station_id",
+    "operator",
+    "device",
+    "role",
+    "occurred_at",
+    "clock_synced",
+    "code",
+    "tracking_id",
+    "van_id",
+    "lane",
+    "stop",
+    "reason",
+    "detail",
+)
 # A van's planned parcels (not cancelled, not returned) that have not been loaded yet.
 _STILL_TO_LOAD = """
     SELECT count(*) FROM plan_parcels pp JOIN parcels p ON p.tracking_id = pp.tracking_id
     WHERE pp.van_id = ? AND p.cancelled = 0
       AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id
                       AND e.kind IN ('loaded', 'returned') AND e.undone_by IS NULL)"""
-_INSERT_EVENT = (f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
-                 f"VALUES ({', '.join(':' + c for c in _EVENT_COLUMNS)})")
+_INSERT_EVENT = (
+    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES ({', '.join(':' + c for c in _EVENT_COLUMNS)})"
+)
 
 
 @dataclass(frozen=True)
@@ -114,8 +132,9 @@ class Station:
 
     # ---- the scan path -------------------------------------------------------------
 
-    def scan(self, data: bytes | str, *, device: str = "manual", role: str = SORT_ROLE,
-             framing: Framing | None = None) -> Decision:
+    def scan(
+        self, data: bytes | str, *, device: str = "manual", role: str = SORT_ROLE, framing: Framing | None = None
+    ) -> Decision:
         """Decide what one scan means and commit its event before returning.
 
         ``role`` is how the scanning device works: ``"sort"`` or ``"load:<van id>"``.
@@ -134,8 +153,7 @@ class Station:
             if load_van is None:
                 verdict = decide_sort(identity, facts, self.config.exception_lane)
             else:
-                verdict = decide_load(identity, facts, self._van_facts(db, load_van, facts),
-                                      self.config.exception_lane)
+                verdict = decide_load(identity, facts, self._van_facts(db, load_van, facts), self.config.exception_lane)
             detail = None
             if verdict.outcome is Outcome.LOADED and load_van is not None:
                 detail = {"next_stop": self._next_stop(db, load_van.id)}
@@ -174,14 +192,20 @@ class Station:
             [tracking_id],
         ).fetchone()
         cancelled, van_id, lane, stop, unplanned, plan_exists, already_sorted = row
-        return ParcelFacts(tracking_id, bool(cancelled), van_id, lane, stop, bool(plan_exists), unplanned,
-                           bool(already_sorted))
+        return ParcelFacts(
+            tracking_id, bool(cancelled), van_id, lane, stop, bool(plan_exists), unplanned, bool(already_sorted)
+        )
 
     def _van_facts(self, db: sqlite_utils.Database, van: Van, facts: ParcelFacts | None) -> VanFacts:
         closed = db.conn.execute("SELECT 1 FROM van_state WHERE van_id = ?", [van.id]).fetchone() is not None
-        already = facts is not None and db.conn.execute(
-            "SELECT 1 FROM events WHERE tracking_id = ? AND kind = 'loaded' AND van_id = ? AND undone_by IS NULL",
-            [facts.tracking_id, van.id]).fetchone() is not None
+        already = (
+            facts is not None
+            and db.conn.execute(
+                "SELECT 1 FROM events WHERE tracking_id = ? AND kind = 'loaded' AND van_id = ? AND undone_by IS NULL",
+                [facts.tracking_id, van.id],
+            ).fetchone()
+            is not None
+        )
         (to_load,) = db.conn.execute(_STILL_TO_LOAD, [van.id]).fetchone()
         this_one = facts is not None and facts.van_id == van.id and not already and not facts.cancelled
         return VanFacts(van.id, van.lane, closed, already, to_load - (1 if this_one else 0))
@@ -191,14 +215,14 @@ class Station:
         row = db.conn.execute(_STILL_TO_LOAD.replace("count(*)", "max(pp.stop)"), [van_id]).fetchone()
         return None if row[0] is None else int(row[0])
 
-    def remember(self, db: sqlite_utils.Database, device: str, tracking_id: str | None, event_id: str | None
-                 ) -> None:
+    def remember(self, db: sqlite_utils.Database, device: str, tracking_id: str | None, event_id: str | None) -> None:
         """The device's last parcel: a command barcode scanned next applies to it."""
         db.conn.execute(
             "INSERT INTO devices (device, last_tracking_id, last_event_id, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(device) DO UPDATE SET last_tracking_id = excluded.last_tracking_id, "
             "last_event_id = excluded.last_event_id, updated_at = excluded.updated_at",
-            (device, tracking_id, event_id, self.clock.now().isoformat()))
+            (device, tracking_id, event_id, self.clock.now().isoformat()),
+        )
 
     def _lookup(self, db: sqlite_utils.Database, identity: ParcelCode) -> str | None:
         for key in identity.keys:
@@ -207,8 +231,16 @@ class Station:
                 return str(row[0])
         return None
 
-    def record(self, db: sqlite_utils.Database, verdict: Verdict, *, code: str, device: str, role: str,
-                detail: dict[str, Any] | None = None) -> Decision:
+    def record(
+        self,
+        db: sqlite_utils.Database,
+        verdict: Verdict,
+        *,
+        code: str,
+        device: str,
+        role: str,
+        detail: dict[str, Any] | None = None,
+    ) -> Decision:
         """Insert the event and its outbox row (the caller's transaction commits both)."""
         event_id = str(uuid.uuid4())
         (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM events").fetchone()
@@ -255,26 +287,41 @@ class Station:
             "stop": verdict.stop,
             "reason": verdict.reason,
         }
-        db.conn.execute("INSERT INTO outbox (event_id, seq, payload, enqueued_at) VALUES (?, ?, ?, ?)",
-                        (event_id, seq, json.dumps(payload), event["occurred_at"]))
+        db.conn.execute(
+            "INSERT INTO outbox (event_id, seq, payload, enqueued_at) VALUES (?, ?, ?, ?)",
+            (event_id, seq, json.dumps(payload), event["occurred_at"]),
+        )
         return Decision(
-            outcome=verdict.outcome, code=code, event_id=event_id, tracking_id=verdict.tracking_id,
-            lane=verdict.lane, van=verdict.van, stop=verdict.stop, reason=verdict.reason,
-            remaining=verdict.remaining, right_van=verdict.right_van, right_lane=verdict.right_lane,
+            outcome=verdict.outcome,
+            code=code,
+            event_id=event_id,
+            tracking_id=verdict.tracking_id,
+            lane=verdict.lane,
+            van=verdict.van,
+            stop=verdict.stop,
+            reason=verdict.reason,
+            remaining=verdict.remaining,
+            right_van=verdict.right_van,
+            right_lane=verdict.right_lane,
             detail=detail or {},
         )
 
     def queue_sort_label(self, db: sqlite_utils.Database, decision: Decision) -> None:
         assert decision.tracking_id and decision.lane is not None and decision.van and decision.stop
-        row = db.execute("SELECT address, postal_code FROM parcels WHERE tracking_id = ?",
-                         [decision.tracking_id]).fetchone()
+        row = db.execute(
+            "SELECT address, postal_code FROM parcels WHERE tracking_id = ?", [decision.tracking_id]
+        ).fetchone()
         payload = labels.sort_label(
-            tracking_id=decision.tracking_id, lane=decision.lane, stop=decision.stop, van=decision.van,
-            address=row[0], postal_code=row[1] or "", day=self.clock.now().date(),
+            tracking_id=decision.tracking_id,
+            lane=decision.lane,
+            stop=decision.stop,
+            van=decision.van,
+            address=row[0],
+            postal_code=row[1] or "",
+            day=self.clock.now().date(),
             station_id=self.config.station_id,
         )
-        printing.enqueue(db, printing.SORT_LABEL, payload, event_id=decision.event_id,
-                         tracking_id=decision.tracking_id)
+        printing.enqueue(db, printing.SORT_LABEL, payload, event_id=decision.event_id, tracking_id=decision.tracking_id)
 
     # ---- the day's data ------------------------------------------------------------
 
@@ -287,9 +334,15 @@ class Station:
         with self.store.write() as db:
             db.table("vans").delete_where()
             db.table("vans").insert_all(
-                {"id": v.id, "lane": v.lane, "capacity": v.capacity, "capacity_kg": v.capacity_kg,
-                 "shift_start": v.shift_start.isoformat("minutes"), "shift_end": v.shift_end.isoformat("minutes"),
-                 "fixed_cost": v.fixed_cost}
+                {
+                    "id": v.id,
+                    "lane": v.lane,
+                    "capacity": v.capacity,
+                    "capacity_kg": v.capacity_kg,
+                    "shift_start": v.shift_start.isoformat("minutes"),
+                    "shift_end": v.shift_end.isoformat("minutes"),
+                    "fixed_cost": v.fixed_cost,
+                }
                 for v in self.config.vans
             )
 
@@ -333,41 +386,65 @@ class Station:
                 db.table("meta").upsert({"key": "day", "value": today}, pk="key")
             added_ids = tuple(p.tracking_id for p in parcels if p.tracking_id not in existing)
             pull = tuple(
-                (tid, lane) for tid, lane in db.conn.execute(
+                (tid, lane)
+                for tid, lane in db.conn.execute(
                     "SELECT DISTINCT tracking_id, lane FROM events WHERE kind IN ('sorted', 'loaded') "
                     "AND undone_by IS NULL AND lane IS NOT NULL AND tracking_id IN (SELECT value FROM json_each(?))",
-                    [json.dumps(removed)]))
+                    [json.dumps(removed)],
+                )
+            )
             if existing:  # a change to a day's manifest, not its first import: the lead sees what changed
                 db.conn.execute(
                     "INSERT INTO manifest_changes (version, at, added, cancelled, pull_from_lanes) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    [version, self.clock.now().isoformat(), json.dumps(added_ids), json.dumps(removed),
-                     json.dumps([list(x) for x in pull])])
-        summary = ImportSummary(len(parcels), added, len(parcels) - added, len(removed), version, added_ids,
-                                tuple(removed), pull)
+                    [
+                        version,
+                        self.clock.now().isoformat(),
+                        json.dumps(added_ids),
+                        json.dumps(removed),
+                        json.dumps([list(x) for x in pull]),
+                    ],
+                )
+        summary = ImportSummary(
+            len(parcels), added, len(parcels) - added, len(removed), version, added_ids, tuple(removed), pull
+        )
         log.info("manifest %s: %d parcels (%d new, %d cancelled)", version, len(parcels), added, len(removed))
         return summary
 
     @staticmethod
     def _parcel_row(p: Parcel) -> dict[str, Any]:
         return {
-            "tracking_id": p.tracking_id, "recipient": p.recipient, "address": p.address,
-            "postal_code": p.postal_code, "lat": p.lat, "lon": p.lon, "weight_kg": p.weight_kg,
-            "window_start": _time_text(p.window_start), "window_end": _time_text(p.window_end),
-            "codes": json.dumps(list(p.codes)), "cancelled": 0,
+            "tracking_id": p.tracking_id,
+            "recipient": p.recipient,
+            "address": p.address,
+            "postal_code": p.postal_code,
+            "lat": p.lat,
+            "lon": p.lon,
+            "weight_kg": p.weight_kg,
+            "window_start": _time_text(p.window_start),
+            "window_end": _time_text(p.window_end),
+            "codes": json.dumps(list(p.codes)),
+            "cancelled": 0,
         }
 
     def parcels(self, *, include_cancelled: bool = False) -> list[Parcel]:
         where = "" if include_cancelled else "WHERE cancelled = 0"
         out = []
         for r in self.store.query(f"SELECT * FROM parcels {where} ORDER BY rowid"):
-            out.append(Parcel(
-                tracking_id=r["tracking_id"], recipient=r["recipient"], address=r["address"],
-                postal_code=r["postal_code"] or "", lat=r["lat"], lon=r["lon"], weight_kg=r["weight_kg"],
-                window_start=time.fromisoformat(r["window_start"]) if r["window_start"] else None,
-                window_end=time.fromisoformat(r["window_end"]) if r["window_end"] else None,
-                codes=tuple(json.loads(r["codes"] or "[]")),
-            ))
+            out.append(
+                Parcel(
+                    tracking_id=r["tracking_id"],
+                    recipient=r["recipient"],
+                    address=r["address"],
+                    postal_code=r["postal_code"] or "",
+                    lat=r["lat"],
+                    lon=r["lon"],
+                    weight_kg=r["weight_kg"],
+                    window_start=time.fromisoformat(r["window_start"]) if r["window_start"] else None,
+                    window_end=time.fromisoformat(r["window_end"]) if r["window_end"] else None,
+                    codes=tuple(json.loads(r["codes"] or "[]")),
+                )
+            )
         return out
 
     def save_plan(self, plan: Plan, *, version: str | None = None) -> int:
@@ -375,26 +452,57 @@ class Station:
         with self.store.write() as db:
             plan_id = int(db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM plans").fetchone()[0])
             assignments = plan.assignments()
-            db.table("plans").insert({
-                "id": plan_id, "created_at": self.clock.now().isoformat(), "solver": plan.solver,
-                "cost": plan.cost, "seconds": plan.seconds, "parcels": len(assignments),
-                "unplanned": len(plan.unplanned),
-            })
-            db.table("routes").insert_all({
-                "plan_id": plan_id, "van_id": r.van_id, "lane": r.lane, "km": r.km, "minutes": r.minutes,
-                "load": r.load, "load_kg": r.load_kg} for r in plan.routes)
+            db.table("plans").insert(
+                {
+                    "id": plan_id,
+                    "created_at": self.clock.now().isoformat(),
+                    "solver": plan.solver,
+                    "cost": plan.cost,
+                    "seconds": plan.seconds,
+                    "parcels": len(assignments),
+                    "unplanned": len(plan.unplanned),
+                }
+            )
+            db.table("routes").insert_all(
+                {
+                    "plan_id": plan_id,
+                    "van_id": r.van_id,
+                    "lane": r.lane,
+                    "km": r.km,
+                    "minutes": r.minutes,
+                    "load": r.load,
+                    "load_kg": r.load_kg,
+                }
+                for r in plan.routes
+            )
             db.execute("DELETE FROM plan_parcels")
             db.execute("DELETE FROM plan_unplanned")
             db.table("plan_parcels").insert_all(
-                ({"tracking_id": a.tracking_id, "plan_id": plan_id, "van_id": a.van_id, "lane": a.lane,
-                  "stop": a.stop} for a in assignments), batch_size=1000)
+                (
+                    {
+                        "tracking_id": a.tracking_id,
+                        "plan_id": plan_id,
+                        "van_id": a.van_id,
+                        "lane": a.lane,
+                        "stop": a.stop,
+                    }
+                    for a in assignments
+                ),
+                batch_size=1000,
+            )
             db.table("plan_unplanned").insert_all(
                 ({"tracking_id": tid, "plan_id": plan_id, "reason": why} for tid, why in plan.unplanned.items()),
-                batch_size=1000)
+                batch_size=1000,
+            )
             if version is not None:
                 db.table("meta").upsert({"key": "plan_version", "value": version}, pk="key")
-        log.info("plan %d saved: %d parcels on %d vans, %d unplanned", plan_id, len(assignments),
-                 len(plan.routes), len(plan.unplanned))
+        log.info(
+            "plan %d saved: %d parcels on %d vans, %d unplanned",
+            plan_id,
+            len(assignments),
+            len(plan.routes),
+            len(plan.unplanned),
+        )
         return plan_id
 
     def current_plan(self) -> Plan | None:
@@ -407,21 +515,33 @@ class Station:
         for r in self.store.query("SELECT tracking_id, van_id, stop FROM plan_parcels ORDER BY van_id, stop, rowid"):
             stops.setdefault(r["van_id"], {}).setdefault(r["stop"], []).append(r["tracking_id"])
         routes = tuple(
-            Route(van_id=r["van_id"], lane=r["lane"],
-                  stops=tuple(tuple(ids) for _, ids in sorted(stops.get(r["van_id"], {}).items())),
-                  km=r["km"], minutes=r["minutes"], load=r["load"], load_kg=r["load_kg"] or 0.0)
+            Route(
+                van_id=r["van_id"],
+                lane=r["lane"],
+                stops=tuple(tuple(ids) for _, ids in sorted(stops.get(r["van_id"], {}).items())),
+                km=r["km"],
+                minutes=r["minutes"],
+                load=r["load"],
+                load_kg=r["load_kg"] or 0.0,
+            )
             for r in self.store.query("SELECT * FROM routes WHERE plan_id = ? ORDER BY lane", (plan_id,))
         )
         unplanned = {r["tracking_id"]: r["reason"] for r in self.store.query("SELECT * FROM plan_unplanned")}
-        return Plan(routes=routes, unplanned=unplanned, cost=head[0]["cost"], solver=head[0]["solver"],
-                    seconds=head[0]["seconds"])
+        return Plan(
+            routes=routes,
+            unplanned=unplanned,
+            cost=head[0]["cost"],
+            solver=head[0]["solver"],
+            seconds=head[0]["seconds"],
+        )
 
     def locked_vans(self) -> dict[str, str]:
         """Parcels already sorted or loaded, and the van they are committed to."""
         rows = self.store.query(
             "SELECT tracking_id, van_id FROM events WHERE kind IN ('sorted', 'loaded') AND van_id IS NOT NULL "
             "AND undone_by IS NULL "
-            "GROUP BY tracking_id")
+            "GROUP BY tracking_id"
+        )
         return {r["tracking_id"]: r["van_id"] for r in rows}
 
     # ---- the report ------------------------------------------------------------------
@@ -433,22 +553,32 @@ class Station:
         active = "FROM plan_parcels pp JOIN parcels p USING (tracking_id) WHERE p.cancelled = 0"
         for r in q(f"SELECT pp.lane, count(*) AS n {active} GROUP BY pp.lane"):
             lanes.setdefault(r["lane"], LaneCount(r["lane"], "?")).planned = r["n"]
-        for r in q("SELECT lane, count(DISTINCT tracking_id) AS n FROM events "
-                   "WHERE kind = 'sorted' AND undone_by IS NULL GROUP BY lane"):
+        for r in q(
+            "SELECT lane, count(DISTINCT tracking_id) AS n FROM events "
+            "WHERE kind = 'sorted' AND undone_by IS NULL GROUP BY lane"
+        ):
             lanes.setdefault(r["lane"], LaneCount(r["lane"], "?")).sorted = r["n"]
-        not_scanned = [r["tracking_id"] for r in q(
-            "SELECT tracking_id FROM parcels p WHERE cancelled = 0 AND NOT EXISTS "
-            "(SELECT 1 FROM events e WHERE e.tracking_id = p.tracking_id) ORDER BY tracking_id LIMIT ?",
-            (list_limit,))]
+        not_scanned = [
+            r["tracking_id"]
+            for r in q(
+                "SELECT tracking_id FROM parcels p WHERE cancelled = 0 AND NOT EXISTS "
+                "(SELECT 1 FROM events e WHERE e.tracking_id = p.tracking_id) ORDER BY tracking_id LIMIT ?",
+                (list_limit,),
+            )
+        ]
         return Report(
             day=self.store.get_meta("day"),
             manifest=int(self.store.scalar("SELECT count(*) FROM parcels WHERE cancelled = 0")),
             planned=int(self.store.scalar(f"SELECT count(*) {active}")),
             unplanned=int(self.store.scalar("SELECT count(*) FROM plan_unplanned")),
-            sorted=int(self.store.scalar(
-                "SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'sorted' AND undone_by IS NULL")),
-            exceptions=int(self.store.scalar(
-                "SELECT count(*) FROM events WHERE kind = 'exception' AND undone_by IS NULL")),
+            sorted=int(
+                self.store.scalar(
+                    "SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'sorted' AND undone_by IS NULL"
+                )
+            ),
+            exceptions=int(
+                self.store.scalar("SELECT count(*) FROM events WHERE kind = 'exception' AND undone_by IS NULL")
+            ),
             lanes=sorted(lanes.values(), key=lambda lane: lane.lane),
             not_scanned=not_scanned,
         )

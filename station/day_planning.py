@@ -23,32 +23,40 @@ def problem_for(station: Station) -> PlanningProblem:
 
     cfg = station.config.planning
     settings = PlanningSettings(
-        speed_kmh=cfg.speed_kmh, detour_factor=cfg.detour_factor, service_per_stop_s=cfg.service_per_stop_s,
+        speed_kmh=cfg.speed_kmh,
+        detour_factor=cfg.detour_factor,
+        service_per_stop_s=cfg.service_per_stop_s,
         service_per_parcel_s=cfg.service_per_parcel_s,
-        matrix_file=str(cfg.matrix_file) if cfg.matrix_file else None, backend=cfg.backend,
+        matrix_file=str(cfg.matrix_file) if cfg.matrix_file else None,
+        backend=cfg.backend,
     )
     return PlanningProblem(
-        hub=station.config.hub, vans=station.config.vans, parcels=tuple(station.parcels()), settings=settings,
-        locked=station.locked_vans(), previous=station.current_plan(),
+        hub=station.config.hub,
+        vans=station.config.vans,
+        parcels=tuple(station.parcels()),
+        settings=settings,
+        locked=station.locked_vans(),
+        previous=station.current_plan(),
     )
 
 
-def plan_and_save(station: Station, *, time_limit_s: float | None = None,
-                  on_progress: Callable[[PlanProgress], None] | None = None) -> Plan:
+def plan_and_save(
+    station: Station, *, time_limit_s: float | None = None, on_progress: Callable[[PlanProgress], None] | None = None
+) -> Plan:
     """Plan the day's manifest and make it the active plan (in this process)."""
     from station.planning import plan_day
 
     problem = problem_for(station)
     if not problem.parcels:
         raise PlanningError("no manifest yet: import the day's manifest first")
-    plan = plan_day(problem, time_limit_s=time_limit_s or station.config.planning.time_limit_s,
-                    on_progress=on_progress)
+    plan = plan_day(problem, time_limit_s=time_limit_s or station.config.planning.time_limit_s, on_progress=on_progress)
     station.save_plan(plan)
     return plan
 
 
-def plan_in_worker(station: Station, *, time_limit_s: float | None = None,
-                   on_progress: Callable[[PlanProgress], None] | None = None) -> Plan:
+def plan_in_worker(
+    station: Station, *, time_limit_s: float | None = None, on_progress: Callable[[PlanProgress], None] | None = None
+) -> Plan:
     """Like :func:`plan_and_save`, with the search in a separate process.
 
     The station process stays small and responsive (OR-Tools holds the GIL while it

@@ -26,8 +26,10 @@ _SCANNED = "EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id 
 
 
 def _has(kind: str) -> str:
-    return (f"EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id AND e.kind = '{kind}' "
-            "AND e.undone_by IS NULL)")
+    return (
+        f"EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id AND e.kind = '{kind}' "
+        "AND e.undone_by IS NULL)"
+    )
 
 
 @dataclass
@@ -73,9 +75,18 @@ class DayClose:
         out = asdict(self)
         out["stops"] = {str(lane): [asdict(s) for s in lines] for lane, lines in self.stops.items()}
         # The lane view of the same figures, for tools that think in lanes.
-        out["lanes"] = [{"lane": v.lane, "van": v.van, "planned": v.planned, "sorted": v.sorted,
-                         "loaded": v.loaded, "missing": v.missing,
-                         "stops": out["stops"].get(str(v.lane), [])} for v in self.vans]
+        out["lanes"] = [
+            {
+                "lane": v.lane,
+                "van": v.van,
+                "planned": v.planned,
+                "sorted": v.sorted,
+                "loaded": v.loaded,
+                "missing": v.missing,
+                "stops": out["stops"].get(str(v.lane), []),
+            }
+            for v in self.vans
+        ]
         return out
 
     def to_csv(self) -> str:
@@ -86,21 +97,30 @@ class DayClose:
         by_lane = {v.lane: v.van for v in self.vans}
         for lane, lines in sorted(self.stops.items()):
             for s in lines:
-                writer.writerow([lane, by_lane.get(lane, ""), s.stop, s.tracking_id, s.address,
-                                 "yes" if s.loaded else "no"])
+                writer.writerow(
+                    [lane, by_lane.get(lane, ""), s.stop, s.tracking_id, s.address, "yes" if s.loaded else "no"]
+                )
         return buf.getvalue()
 
     def to_zpl(self, station_id: str) -> bytes:
         """The day-close summary as one 4x6 in. label: a line per van."""
-        parts = ["^XA", "^CI28", "^PW812^LL1218^LH0,0",
-                 f"^FO30,20^A0N,44,44^FH^FDDAY CLOSE {self.day or ''}  {field_text(station_id)}^FS",
-                 "^FO30,80^A0N,30,26^FDLANE VAN     PLAN SORT LOAD MISS MISLOAD^FS"]
+        parts = [
+            "^XA",
+            "^CI28",
+            "^PW812^LL1218^LH0,0",
+            f"^FO30,20^A0N,44,44^FH^FDDAY CLOSE {self.day or ''}  {field_text(station_id)}^FS",
+            "^FO30,80^A0N,30,26^FDLANE VAN     PLAN SORT LOAD MISS MISLOAD^FS",
+        ]
         for i, v in enumerate(self.vans[:30]):
-            parts.append(f"^FO30,{120 + i * 34}^A0N,30,26^FH^FD{v.lane:>4} {field_text(v.van, 7):<7} "
-                         f"{v.planned:>4} {v.sorted:>4} {v.loaded:>4} {v.missing:>4} {v.misloads:>4}^FS")
+            parts.append(
+                f"^FO30,{120 + i * 34}^A0N,30,26^FH^FD{v.lane:>4} {field_text(v.van, 7):<7} "
+                f"{v.planned:>4} {v.sorted:>4} {v.loaded:>4} {v.missing:>4} {v.misloads:>4}^FS"
+            )
         y = 130 + min(len(self.vans), 30) * 34
-        parts.append(f"^FO30,{y}^A0N,30,26^FDnot in manifest: {len(self.not_in_manifest)}   "
-                     f"open exceptions: {self.open_exceptions}^FS")
+        parts.append(
+            f"^FO30,{y}^A0N,30,26^FDnot in manifest: {len(self.not_in_manifest)}   "
+            f"open exceptions: {self.open_exceptions}^FS"
+        )
         parts.append("^XZ")
         return ("\n".join(parts) + "\n").encode("utf-8")
 
@@ -113,34 +133,62 @@ def day_close(station: Station, *, list_limit: int = 5000) -> DayClose:
     for van in sorted(station.config.vans, key=lambda v: v.lane):
         (row,) = q(
             f"""SELECT count(*) AS planned,
-                      sum({_has('sorted')}) AS sorted,
+                      sum({_has("sorted")}) AS sorted,
                       sum(NOT {_SCANNED}) AS missing,
-                      sum(NOT {_has('loaded')} AND NOT {_has('returned')}) AS not_loaded
+                      sum(NOT {_has("loaded")} AND NOT {_has("returned")}) AS not_loaded
                FROM plan_parcels pp JOIN parcels p USING (tracking_id)
-               WHERE pp.van_id = ? AND p.cancelled = 0""", (van.id,))
+               WHERE pp.van_id = ? AND p.cancelled = 0""",
+            (van.id,),
+        )
         loaded = station.store.scalar(
-            "SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'loaded' AND van_id = ? "
-            "AND undone_by IS NULL", (van.id,))
+            "SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'loaded' AND van_id = ? AND undone_by IS NULL",
+            (van.id,),
+        )
         misloads = station.store.scalar(
-            "SELECT count(*) FROM events WHERE kind = 'misload' AND van_id = ? AND undone_by IS NULL", (van.id,))
+            "SELECT count(*) FROM events WHERE kind = 'misload' AND van_id = ? AND undone_by IS NULL", (van.id,)
+        )
         departed = station.store.scalar(
-            "SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'departed' AND van_id = ?", (van.id,))
-        vans.append(VanFigures(van.id, van.lane, row["planned"], row["sorted"] or 0, int(loaded or 0),
-                               row["missing"] or 0, row["not_loaded"] or 0, int(misloads or 0), int(departed or 0),
-                               van.id in closed))
+            "SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'departed' AND van_id = ?", (van.id,)
+        )
+        vans.append(
+            VanFigures(
+                van.id,
+                van.lane,
+                row["planned"],
+                row["sorted"] or 0,
+                int(loaded or 0),
+                row["missing"] or 0,
+                row["not_loaded"] or 0,
+                int(misloads or 0),
+                int(departed or 0),
+                van.id in closed,
+            )
+        )
     stops: dict[int, list[StopLine]] = {}
-    for r in q(f"""SELECT pp.lane, pp.stop, pp.tracking_id, p.address, {_has('loaded')} AS loaded
+    for r in q(f"""SELECT pp.lane, pp.stop, pp.tracking_id, p.address, {_has("loaded")} AS loaded
                    FROM plan_parcels pp JOIN parcels p USING (tracking_id) WHERE p.cancelled = 0
                    ORDER BY pp.lane, pp.stop, pp.tracking_id"""):
         stops.setdefault(r["lane"], []).append(StopLine(r["stop"], r["tracking_id"], r["address"], bool(r["loaded"])))
-    not_in_manifest = [r["code"] for r in q(
-        "SELECT DISTINCT code FROM events WHERE outcome = 'unknown' AND undone_by IS NULL ORDER BY code")]
+    not_in_manifest = [
+        r["code"]
+        for r in q("SELECT DISTINCT code FROM events WHERE outcome = 'unknown' AND undone_by IS NULL ORDER BY code")
+    ]
     cancelled = q("""SELECT DISTINCT e.tracking_id, e.lane, e.van_id AS van FROM events e
                      JOIN parcels p ON p.tracking_id = e.tracking_id
                      WHERE p.cancelled = 1 AND e.kind IN ('sorted', 'loaded') AND e.undone_by IS NULL""")
     return DayClose(
-        day=base.day, manifest=base.manifest, planned=base.planned, unplanned=base.unplanned, sorted=base.sorted,
-        loaded=sum(v.loaded for v in vans), exceptions=base.exceptions,
-        open_exceptions=len(open_exceptions(station)), vans=vans, stops=stops, not_in_manifest=not_in_manifest,
-        not_scanned=base.not_scanned, cancelled_in_lanes=cancelled, changes=manifest_changes(station),
+        day=base.day,
+        manifest=base.manifest,
+        planned=base.planned,
+        unplanned=base.unplanned,
+        sorted=base.sorted,
+        loaded=sum(v.loaded for v in vans),
+        exceptions=base.exceptions,
+        open_exceptions=len(open_exceptions(station)),
+        vans=vans,
+        stops=stops,
+        not_in_manifest=not_in_manifest,
+        not_scanned=base.not_scanned,
+        cancelled_in_lanes=cancelled,
+        changes=manifest_changes(station),
     )

@@ -24,19 +24,91 @@ from station.model import Hub, Parcel
 from station.printing import PrintQueue
 
 STREETS = [
-    "Rue de Gerland", "Avenue Jean Jaurès", "Rue Marcel Mérieux", "Boulevard Yves Farge", "Rue de la Thibaudière",
-    "Avenue Berthelot", "Rue Garibaldi", "Cours Gambetta", "Rue Paul Bert", "Rue Moncey", "Avenue Félix Faure",
-    "Rue Servient", "Cours Lafayette", "Rue Vendôme", "Boulevard des Belges", "Rue Duguesclin", "Rue Tronchet",
-    "Quai Claude Bernard", "Rue de Marseille", "Rue Sébastien Gryphe", "Grande Rue de la Guillotière",
-    "Rue Pasteur", "Rue Béchevelin", "Avenue Tony Garnier", "Rue Challemel-Lacour", "Route de Vienne",
-    "Rue Professeur Beauvisage", "Avenue des Frères Lumière", "Rue Saint-Maurice", "Cours Albert Thomas",
-    "Rue Feuillat", "Avenue Lacassagne", "Rue Villon", "Boulevard Pinel", "Rue du Dauphiné", "Rue de l'Épargne",
-    "Avenue Rockefeller", "Rue Paul Cazeneuve", "Rue Laënnec", "Rue Montesquieu",
+    "Rue de Gerland",
+    "Avenue Jean Jaurès",
+    "Rue Marcel Mérieux",
+    "Boulevard Yves Farge",
+    "Rue de la Thibaudière",
+    "Avenue Berthelot",
+    "Rue Garibaldi",
+    "Cours Gambetta",
+    "Rue Paul Bert",
+    "Rue Moncey",
+    "Avenue Félix Faure",
+    "Rue Servient",
+    "Cours Lafayette",
+    "Rue Vendôme",
+    "Boulevard des Belges",
+    "Rue Duguesclin",
+    "Rue Tronchet",
+    "Quai Claude Bernard",
+    "Rue de Marseille",
+    "Rue Sébastien Gryphe",
+    "Grande Rue de la Guillotière",
+    "Rue Pasteur",
+    "Rue Béchevelin",
+    "Avenue Tony Garnier",
+    "Rue Challemel-Lacour",
+    "Route de Vienne",
+    "Rue Professeur Beauvisage",
+    "Avenue des Frères Lumière",
+    "Rue Saint-Maurice",
+    "Cours Albert Thomas",
+    "Rue Feuillat",
+    "Avenue Lacassagne",
+    "Rue Villon",
+    "Boulevard Pinel",
+    "Rue du Dauphiné",
+    "Rue de l'Épargne",
+    "Avenue Rockefeller",
+    "Rue Paul Cazeneuve",
+    "Rue Laënnec",
+    "Rue Montesquieu",
 ]
-FIRST = ["Camille", "Louis", "Chloé", "Hugo", "Léa", "Nathan", "Manon", "Jules", "Inès", "Adam", "Sarah", "Lucas",
-         "Emma", "Yanis", "Jade", "Gabriel", "Zoé", "Rayan", "Alice", "Noah"]
-LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
-        "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "Bertrand", "Roux", "Vincent", "Fournier", "Morel"]
+FIRST = [
+    "Camille",
+    "Louis",
+    "Chloé",
+    "Hugo",
+    "Léa",
+    "Nathan",
+    "Manon",
+    "Jules",
+    "Inès",
+    "Adam",
+    "Sarah",
+    "Lucas",
+    "Emma",
+    "Yanis",
+    "Jade",
+    "Gabriel",
+    "Zoé",
+    "Rayan",
+    "Alice",
+    "Noah",
+]
+LAST = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+]
 
 DEMO_HUB = Hub("Lyon Gerland", 45.7304, 4.8325)
 
@@ -96,11 +168,20 @@ def generate_day(hub: Hub = DEMO_HUB, parcels: int = 600, seed: int = 7) -> list
         if rng.random() < 0.08:
             start = rng.choice([9, 10, 13, 14])
             window = (time(start, 0), time(start + 2, 0))
-        out.append(Parcel(
-            tracking_id=tracking, recipient=f"{rng.choice(FIRST)} {rng.choice(LAST)}", address=address,
-            postal_code=postal, lat=round(lat, 6), lon=round(lon, 6), weight_kg=round(rng.uniform(0.2, 12), 1),
-            window_start=window[0], window_end=window[1], codes=codes,
-        ))
+        out.append(
+            Parcel(
+                tracking_id=tracking,
+                recipient=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                address=address,
+                postal_code=postal,
+                lat=round(lat, 6),
+                lon=round(lon, 6),
+                weight_kg=round(rng.uniform(0.2, 12), 1),
+                window_start=window[0],
+                window_end=window[1],
+                codes=codes,
+            )
+        )
     return out
 
 
@@ -153,7 +234,8 @@ async def run_scans(station: Station, slot: ScannerSlot, queue: PrintQueue, scan
         async for raw in slot.scanner.scans():
             # The durable commit blocks for milliseconds: keep it off the event loop.
             decision = await loop.run_in_executor(
-                None, functools.partial(station.scan, raw.data, device=raw.source, role=slot.role))
+                None, functools.partial(station.scan, raw.data, device=raw.source, role=slot.role)
+            )
             summary.scans += 1
             summary.outcomes[decision.outcome.value] += 1
             if summary.scans >= scans:

@@ -36,8 +36,9 @@ def _reset(config: Config) -> None:
         finally:
             store.close()
         if not is_demo:
-            raise StationError(f"{config.data_dir} holds a real station's database: run the demo with another "
-                               "--data-dir")
+            raise StationError(
+                f"{config.data_dir} holds a real station's database: run the demo with another --data-dir"
+            )
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     shutil.rmtree(config.labels_dir, ignore_errors=True)
@@ -59,13 +60,25 @@ def prepare_day(config: Config, *, parcels: int, seed: int, fresh: bool, plan_se
         print(f"planning {len(station.parcels())} parcels on {len(config.vans)} vans ...", file=sys.stderr)
         started = time.monotonic()
         plan = plan_in_worker(station, time_limit_s=plan_seconds)
-        print(f"plan ready in {time.monotonic() - started:.1f} s: {len(plan.routes)} vans, "
-              f"{len(plan.unplanned)} parcels not planned", file=sys.stderr)
+        print(
+            f"plan ready in {time.monotonic() - started:.1f} s: {len(plan.routes)} vans, "
+            f"{len(plan.unplanned)} parcels not planned",
+            file=sys.stderr,
+        )
     return station
 
 
-def run_demo(data_dir: Path, config_path: Path | None, *, headless: bool, scans: int, parcels: int, seed: int,
-             interval_s: float | None, fresh: bool) -> int:
+def run_demo(
+    data_dir: Path,
+    config_path: Path | None,
+    *,
+    headless: bool,
+    scans: int,
+    parcels: int,
+    seed: int,
+    interval_s: float | None,
+    fresh: bool,
+) -> int:
     config = load_config(config_path, data_dir)
     setup_logging(config)
     plan_seconds = min(config.planning.time_limit_s, 5.0)

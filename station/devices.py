@@ -39,8 +39,9 @@ def _driver_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in spec.items() if k not in _STATION_KEYS}
 
 
-def build_scanners(config: Config, *, demo_codes: Iterable[str] | None = None,
-                   interval_s: float | None = None) -> list[ScannerSlot]:
+def build_scanners(
+    config: Config, *, demo_codes: Iterable[str] | None = None, interval_s: float | None = None
+) -> list[ScannerSlot]:
     """Open every configured scanner. A simulated one without codes plays ``demo_codes``."""
     slots = []
     for i, spec in enumerate(config.scanners):
@@ -50,9 +51,11 @@ def build_scanners(config: Config, *, demo_codes: Iterable[str] | None = None,
                 from drivers.scanners.simulated import SimulatedScanner
 
                 scanner: Scanner = SimulatedScanner(
-                    spec["name"], codes=demo_codes,
+                    spec["name"],
+                    codes=demo_codes,
                     interval_s=interval_s if interval_s is not None else float(spec.get("interval_s", 2.5)),
-                    jitter_s=0.0 if interval_s == 0 else float(spec.get("jitter_s", 0.8)))
+                    jitter_s=0.0 if interval_s == 0 else float(spec.get("jitter_s", 0.8)),
+                )
             else:
                 scanner = make_scanner(driver_spec)
         except ValueError as exc:

@@ -25,35 +25,55 @@ if TYPE_CHECKING:
     from station.core import Station
 
 
-def apply_station_code(station: Station, db: sqlite_utils.Database, identity: StationCode, *, code: str,
-                       device: str, role: str) -> Decision:
+def apply_station_code(
+    station: Station, db: sqlite_utils.Database, identity: StationCode, *, code: str, device: str, role: str
+) -> Decision:
     """What a station code scanned by ``device`` (working as ``role``) does; inside the scan's transaction."""
     config = station.config
     if identity.kind in ("van", "lane"):
         van = config.van(identity.value) if identity.kind == "van" else config.van_at_lane(int(identity.value))
         if van is None:
-            return _command(station, db, code, device, role, f"no van {identity.value} today: nothing changed",
-                            ok=False)
-        return _command(station, db, code, device, role, f"this scanner now loads van {van.id} at lane {van.lane}",
-                        lane=van.lane, van=van.id, detail={"role": f"load:{van.id}"})
+            return _command(
+                station, db, code, device, role, f"no van {identity.value} today: nothing changed", ok=False
+            )
+        return _command(
+            station,
+            db,
+            code,
+            device,
+            role,
+            f"this scanner now loads van {van.id} at lane {van.lane}",
+            lane=van.lane,
+            van=van.id,
+            detail={"role": f"load:{van.id}"},
+        )
     command = commands.BY_NAME.get(identity.value)
     if command is None:
-        return _command(station, db, code, device, role, f"unknown command {identity.value}: nothing changed",
-                        ok=False)
-    last = db.conn.execute("SELECT last_tracking_id, last_event_id FROM devices WHERE device = ?",
-                           [device]).fetchone()
+        return _command(station, db, code, device, role, f"unknown command {identity.value}: nothing changed", ok=False)
+    last = db.conn.execute("SELECT last_tracking_id, last_event_id FROM devices WHERE device = ?", [device]).fetchone()
     last_parcel, last_event = (last[0], last[1]) if last else (None, None)
 
     if command.name == "SORT":
         return _command(station, db, code, device, role, "this scanner sorts again", detail={"role": "sort"})
     if command.exception_reason is not None:
         if last_parcel is None and command.name != "NOLABEL":
-            return _command(station, db, code, device, role,
-                            f"scan the parcel first, then {command.name.lower()}: nothing changed", ok=False)
-        verdict = Verdict(Outcome.EXCEPTION, EventKind.EXCEPTION, last_parcel, lane=config.exception_lane,
-                          reason=command.exception_reason)
-        decision = station.record(db, verdict, code=code, device=device, role=role,
-                                  detail={"command": command.name})
+            return _command(
+                station,
+                db,
+                code,
+                device,
+                role,
+                f"scan the parcel first, then {command.name.lower()}: nothing changed",
+                ok=False,
+            )
+        verdict = Verdict(
+            Outcome.EXCEPTION,
+            EventKind.EXCEPTION,
+            last_parcel,
+            lane=config.exception_lane,
+            reason=command.exception_reason,
+        )
+        decision = station.record(db, verdict, code=code, device=device, role=role, detail={"command": command.name})
         station.remember(db, device, last_parcel, decision.event_id)
         return decision
     if command.name == "UNDO":
@@ -63,72 +83,156 @@ def apply_station_code(station: Station, db: sqlite_utils.Database, identity: St
     if command.name == "CLOSE":
         van = config.van(role[5:]) if role.startswith("load:") else None
         if van is None:
-            return _command(station, db, code, device, role,
-                            "scan the van's code first: CLOSE closes the van this scanner loads", ok=False)
+            return _command(
+                station,
+                db,
+                code,
+                device,
+                role,
+                "scan the van's code first: CLOSE closes the van this scanner loads",
+                ok=False,
+            )
         return close_van_in(station, db, van, code=code, device=device, role=role)
     raise AssertionError(f"command {command.name} has no action")  # the catalogue and this function disagree
 
 
-def _command(station: Station, db: sqlite_utils.Database, code: str, device: str, role: str, what: str, *,
-             ok: bool = True, lane: int | None = None, van: str | None = None, tracking_id: str | None = None,
-             detail: dict[str, Any] | None = None, kind: EventKind = EventKind.COMMAND) -> Decision:
+def _command(
+    station: Station,
+    db: sqlite_utils.Database,
+    code: str,
+    device: str,
+    role: str,
+    what: str,
+    *,
+    ok: bool = True,
+    lane: int | None = None,
+    van: str | None = None,
+    tracking_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    kind: EventKind = EventKind.COMMAND,
+) -> Decision:
     verdict = Verdict(Outcome.COMMAND, kind, tracking_id, lane=lane, van=van, reason=what)
     return station.record(db, verdict, code=code, device=device, role=role, detail={"ok": ok, **(detail or {})})
 
 
-def _undo(station: Station, db: sqlite_utils.Database, code: str, device: str, role: str,
-          last_event: str | None) -> Decision:
-    row = None if last_event is None else db.conn.execute(
-        "SELECT kind, tracking_id, undone_by FROM events WHERE event_id = ?", [last_event]).fetchone()
+def _undo(
+    station: Station, db: sqlite_utils.Database, code: str, device: str, role: str, last_event: str | None
+) -> Decision:
+    row = (
+        None
+        if last_event is None
+        else db.conn.execute(
+            "SELECT kind, tracking_id, undone_by FROM events WHERE event_id = ?", [last_event]
+        ).fetchone()
+    )
     if row is None or row[2] is not None or row[0] in ("departed", "command", "undone"):
         return _command(station, db, code, device, role, "nothing to undo", ok=False)
     kind, tracking_id, _ = row
-    decision = _command(station, db, code, device, role, f"undone: {kind} {tracking_id or ''}".rstrip(),
-                        tracking_id=tracking_id, kind=EventKind.UNDONE, detail={"undone_event_id": last_event})
+    decision = _command(
+        station,
+        db,
+        code,
+        device,
+        role,
+        f"undone: {kind} {tracking_id or ''}".rstrip(),
+        tracking_id=tracking_id,
+        kind=EventKind.UNDONE,
+        detail={"undone_event_id": last_event},
+    )
     db.conn.execute("UPDATE events SET undone_by = ? WHERE event_id = ?", [decision.event_id, last_event])
     station.remember(db, device, None, None)  # one step back, not a chain
     return decision
 
 
-def _reprint(station: Station, db: sqlite_utils.Database, code: str, device: str, role: str,
-             tracking_id: str | None) -> Decision:
+def _reprint(
+    station: Station, db: sqlite_utils.Database, code: str, device: str, role: str, tracking_id: str | None
+) -> Decision:
     if tracking_id is None:
         return _command(station, db, code, device, role, "scan the parcel first, then reprint", ok=False)
     facts = station.parcel_facts(db, tracking_id)
     if facts.van_id is None or facts.lane is None or facts.stop is None:
-        return _command(station, db, code, device, role, "no sort label: the parcel is not planned",
-                        tracking_id=tracking_id, ok=False)
-    decision = _command(station, db, code, device, role, "sort label printed again", tracking_id=tracking_id,
-                        lane=facts.lane, van=facts.van_id, kind=EventKind.REPRINTED)
-    station.queue_sort_label(db, Decision(Outcome.SORTED, code, decision.event_id, tracking_id, facts.lane,
-                                          facts.van_id, facts.stop))
+        return _command(
+            station,
+            db,
+            code,
+            device,
+            role,
+            "no sort label: the parcel is not planned",
+            tracking_id=tracking_id,
+            ok=False,
+        )
+    decision = _command(
+        station,
+        db,
+        code,
+        device,
+        role,
+        "sort label printed again",
+        tracking_id=tracking_id,
+        lane=facts.lane,
+        van=facts.van_id,
+        kind=EventKind.REPRINTED,
+    )
+    station.queue_sort_label(
+        db, Decision(Outcome.SORTED, code, decision.event_id, tracking_id, facts.lane, facts.van_id, facts.stop)
+    )
     return decision
 
 
-def close_van_in(station: Station, db: sqlite_utils.Database, van: Van, *, code: str, device: str,
-                 role: str) -> Decision:
+def close_van_in(
+    station: Station, db: sqlite_utils.Database, van: Van, *, code: str, device: str, role: str
+) -> Decision:
     """Record "departed" for each parcel loaded in ``van`` and mark it closed (inside a transaction)."""
     if db.conn.execute("SELECT 1 FROM van_state WHERE van_id = ?", [van.id]).fetchone():
-        return _command(station, db, code, device, role, f"van {van.id} is already closed", ok=False,
-                        lane=van.lane, van=van.id)
-    loaded = [r[0] for r in db.conn.execute(
-        "SELECT DISTINCT tracking_id FROM events WHERE kind = 'loaded' AND van_id = ? AND undone_by IS NULL "
-        "ORDER BY stop DESC, tracking_id", [van.id])]
+        return _command(
+            station, db, code, device, role, f"van {van.id} is already closed", ok=False, lane=van.lane, van=van.id
+        )
+    loaded = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT DISTINCT tracking_id FROM events WHERE kind = 'loaded' AND van_id = ? AND undone_by IS NULL "
+            "ORDER BY stop DESC, tracking_id",
+            [van.id],
+        )
+    ]
     (not_loaded,) = db.conn.execute(
         "SELECT count(*) FROM plan_parcels pp JOIN parcels p USING (tracking_id) WHERE pp.van_id = ? "
         "AND p.cancelled = 0 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id "
-        "AND e.kind IN ('loaded', 'returned') AND e.undone_by IS NULL)", [van.id]).fetchone()
-    decision = _command(station, db, code, device, role,
-                        f"van {van.id} closed: {len(loaded)} parcels departed, {not_loaded} planned parcels not "
-                        "loaded", lane=van.lane, van=van.id,
-                        detail={"departed": len(loaded), "not_loaded": not_loaded})
+        "AND e.kind IN ('loaded', 'returned') AND e.undone_by IS NULL)",
+        [van.id],
+    ).fetchone()
+    decision = _command(
+        station,
+        db,
+        code,
+        device,
+        role,
+        f"van {van.id} closed: {len(loaded)} parcels departed, {not_loaded} planned parcels not loaded",
+        lane=van.lane,
+        van=van.id,
+        detail={"departed": len(loaded), "not_loaded": not_loaded},
+    )
     for tracking_id in loaded:
         facts = station.parcel_facts(db, tracking_id)
-        station.record(db, Verdict(Outcome.COMMAND, EventKind.DEPARTED, tracking_id, van.lane, van.id, facts.stop,
-                                   reason=f"departed in van {van.id}"),
-                       code=code, device=device, role=role)
-    db.conn.execute("INSERT INTO van_state (van_id, closed_at, closed_event_id) VALUES (?, ?, ?)",
-                    [van.id, station.clock.now().isoformat(), decision.event_id])
+        station.record(
+            db,
+            Verdict(
+                Outcome.COMMAND,
+                EventKind.DEPARTED,
+                tracking_id,
+                van.lane,
+                van.id,
+                facts.stop,
+                reason=f"departed in van {van.id}",
+            ),
+            code=code,
+            device=device,
+            role=role,
+        )
+    db.conn.execute(
+        "INSERT INTO van_state (van_id, closed_at, closed_event_id) VALUES (?, ?, ?)",
+        [van.id, station.clock.now().isoformat(), decision.event_id],
+    )
     printing.enqueue(db, printing.LOAD_LIST, load_list_zpl(station, db, van), event_id=decision.event_id)
     return decision
 
@@ -147,22 +251,29 @@ def load_list_zpl(station: Station, db: sqlite_utils.Database, van: Van) -> byte
         "SELECT pp.stop, pp.tracking_id, p.address, EXISTS(SELECT 1 FROM events e WHERE e.tracking_id = "
         "pp.tracking_id AND e.kind = 'loaded' AND e.undone_by IS NULL) FROM plan_parcels pp JOIN parcels p "
         "USING (tracking_id) WHERE pp.van_id = ? AND p.cancelled = 0 ORDER BY pp.stop, pp.tracking_id",
-        [van.id]).fetchall()
+        [van.id],
+    ).fetchall()
     per_label = 22
     out = []
     for start in range(0, max(len(rows), 1), per_label):
-        parts = ["^XA", "^CI28", "^PW812^LL1218^LH0,0",
-                 f"^FO30,20^A0N,50,50^FH^FDVAN {field_text(van.id)}  LANE {van.lane}  {station.day()}^FS"]
-        for i, (stop, tid, address, loaded) in enumerate(rows[start:start + per_label]):
+        parts = [
+            "^XA",
+            "^CI28",
+            "^PW812^LL1218^LH0,0",
+            f"^FO30,20^A0N,50,50^FH^FDVAN {field_text(van.id)}  LANE {van.lane}  {station.day()}^FS",
+        ]
+        for i, (stop, tid, address, loaded) in enumerate(rows[start : start + per_label]):
             mark = "OK " if loaded else "-- "
-            parts.append(f"^FO30,{90 + i * 50}^A0N,34,30^FH^FD{mark}{stop:>3} {field_text(tid, 22)} "
-                         f"{field_text(address, 28)}^FS")
+            parts.append(
+                f"^FO30,{90 + i * 50}^A0N,34,30^FH^FD{mark}{stop:>3} {field_text(tid, 22)} {field_text(address, 28)}^FS"
+            )
         parts.append("^XZ")
         out.append("\n".join(parts))
     return ("\n".join(out) + "\n").encode("utf-8")
 
 
 # ---- the hub lead's exceptions ------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class OpenException:
@@ -182,16 +293,19 @@ def open_exceptions(station: Station) -> list[OpenException]:
              AND e.seq = (SELECT max(x.seq) FROM events x WHERE x.tracking_id = e.tracking_id
                           AND x.undone_by IS NULL
                           AND x.kind IN ('sorted', 'loaded', 'exception', 'resolved', 'returned', 'departed'))
-           ORDER BY e.seq""")
-    return [OpenException(r["tracking_id"], r["reason"] or "", r["occurred_at"], r["event_id"], r["van_id"])
-            for r in rows]
+           ORDER BY e.seq"""
+    )
+    return [
+        OpenException(r["tracking_id"], r["reason"] or "", r["occurred_at"], r["event_id"], r["van_id"]) for r in rows
+    ]
 
 
 RESOLUTIONS = ("relabel", "reassign", "return")
 
 
-def resolve_exception(station: Station, tracking_id: str, action: str, *, van_id: str | None = None,
-                      device: str = "lead") -> Decision:
+def resolve_exception(
+    station: Station, tracking_id: str, action: str, *, van_id: str | None = None, device: str = "lead"
+) -> Decision:
     """Deal with a parcel in exception: re-label it, reassign it to a van, or return it to its sender."""
     if action not in RESOLUTIONS:
         raise StationError(f"unknown action {action!r}: use one of {', '.join(RESOLUTIONS)}")
@@ -201,21 +315,29 @@ def resolve_exception(station: Station, tracking_id: str, action: str, *, van_id
         code = f"lead:{action}"
         role = "lead"
         if action == "return":
-            verdict = Verdict(Outcome.COMMAND, EventKind.RETURNED, tracking_id, lane=station.config.exception_lane,
-                              reason="return to sender")
+            verdict = Verdict(
+                Outcome.COMMAND,
+                EventKind.RETURNED,
+                tracking_id,
+                lane=station.config.exception_lane,
+                reason="return to sender",
+            )
             return station.record(db, verdict, code=code, device=device, role=role)
         if action == "reassign":
             van = station.config.van(van_id or "")
             if van is None:
                 raise StationError(f"reassign needs one of today's vans, got {van_id!r}")
-            (last_stop,) = db.conn.execute("SELECT COALESCE(max(stop), 0) FROM plan_parcels WHERE van_id = ?",
-                                           [van.id]).fetchone()
+            (last_stop,) = db.conn.execute(
+                "SELECT COALESCE(max(stop), 0) FROM plan_parcels WHERE van_id = ?", [van.id]
+            ).fetchone()
             plan_id = db.conn.execute("SELECT max(id) FROM plans").fetchone()[0] or 0
             # At the end of the route until the next plan puts it in order.
             db.conn.execute(
                 "INSERT INTO plan_parcels (tracking_id, plan_id, van_id, lane, stop) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(tracking_id) DO UPDATE SET van_id = excluded.van_id, lane = excluded.lane, "
-                "stop = excluded.stop", [tracking_id, plan_id, van.id, van.lane, last_stop + 1])
+                "stop = excluded.stop",
+                [tracking_id, plan_id, van.id, van.lane, last_stop + 1],
+            )
             db.conn.execute("DELETE FROM plan_unplanned WHERE tracking_id = ?", [tracking_id])
             reason = f"reassigned to van {van.id} at lane {van.lane}"
         else:
@@ -223,11 +345,13 @@ def resolve_exception(station: Station, tracking_id: str, action: str, *, van_id
         facts = station.parcel_facts(db, tracking_id)
         if facts.van_id is None or facts.lane is None or facts.stop is None:
             raise StationError(f"parcel {tracking_id} is not planned: reassign it to a van instead")
-        verdict = Verdict(Outcome.COMMAND, EventKind.RESOLVED, tracking_id, facts.lane, facts.van_id, facts.stop,
-                          reason=reason)
+        verdict = Verdict(
+            Outcome.COMMAND, EventKind.RESOLVED, tracking_id, facts.lane, facts.van_id, facts.stop, reason=reason
+        )
         decision = station.record(db, verdict, code=code, device=device, role=role)
-        station.queue_sort_label(db, Decision(Outcome.SORTED, code, decision.event_id, tracking_id, facts.lane,
-                                              facts.van_id, facts.stop))
+        station.queue_sort_label(
+            db, Decision(Outcome.SORTED, code, decision.event_id, tracking_id, facts.lane, facts.van_id, facts.stop)
+        )
         return decision
 
 

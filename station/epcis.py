@@ -49,8 +49,7 @@ COMPANY_BIZSTEP = {
     "cancelled": "cancelled",
     "reprinted": "label_reprinting",
 }
-CBV_DISPOSITION = {"arrived": "in_progress", "sorted": "in_progress", "loaded": "in_progress",
-                   "departed": "in_transit"}
+CBV_DISPOSITION = {"arrived": "in_progress", "sorted": "in_progress", "loaded": "in_progress", "departed": "in_transit"}
 # Station commands (van codes) and undos are not observations of a parcel: not exported.
 NOT_EXPORTED = frozenset({"command", "undone"})
 
@@ -98,8 +97,9 @@ def _event_time(occurred_at: str) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def object_event(payload: dict[str, Any], *, base: str = COMPANY_BASE,
-                 with_context: bool = False) -> dict[str, Any] | None:
+def object_event(
+    payload: dict[str, Any], *, base: str = COMPANY_BASE, with_context: bool = False
+) -> dict[str, Any] | None:
     """One outbox payload (see docs/sync-protocol.md) as an EPCIS ObjectEvent, or None
     for events that are not observations of a parcel."""
     kind = str(payload.get("kind"))
@@ -111,16 +111,18 @@ def object_event(payload: dict[str, Any], *, base: str = COMPANY_BASE,
     event: dict[str, Any] = {}
     if with_context:
         event["@context"] = context(base)
-    event.update({
-        "type": "ObjectEvent",
-        "eventID": f"urn:uuid:{payload['event_id']}",
-        "eventTime": _event_time(str(payload["occurred_at"])),
-        "eventTimeZoneOffset": "+00:00",
-        "epcList": [epc],
-        "action": "OBSERVE",
-        "bizStep": bizstep(kind, base=base),
-        "readPoint": {"id": f"{base}/station/{quote(str(payload['station_id']), safe='')}"},
-    })
+    event.update(
+        {
+            "type": "ObjectEvent",
+            "eventID": f"urn:uuid:{payload['event_id']}",
+            "eventTime": _event_time(str(payload["occurred_at"])),
+            "eventTimeZoneOffset": "+00:00",
+            "epcList": [epc],
+            "action": "OBSERVE",
+            "bizStep": bizstep(kind, base=base),
+            "readPoint": {"id": f"{base}/station/{quote(str(payload['station_id']), safe='')}"},
+        }
+    )
     if payload.get("hub"):
         event["bizLocation"] = {"id": f"{base}/hub/{quote(str(payload['hub']), safe='')}"}
     if kind in CBV_DISPOSITION:
@@ -148,8 +150,9 @@ def context(base: str = COMPANY_BASE) -> list[Any]:
     return [EPCIS_CONTEXT, {"hs": f"{base}/ns/"}]
 
 
-def document(events: Iterable[dict[str, Any]], *, base: str = COMPANY_BASE,
-             created: datetime | None = None) -> dict[str, Any]:
+def document(
+    events: Iterable[dict[str, Any]], *, base: str = COMPANY_BASE, created: datetime | None = None
+) -> dict[str, Any]:
     """An EPCISDocument holding the exportable events of ``events`` (outbox payloads)."""
     event_list = [e for e in (object_event(p, base=base) for p in events) if e is not None]
     return {
@@ -166,17 +169,30 @@ def _payloads(store: Store, config: ExportConfig, since_seq: int) -> Iterable[di
     day = store.get_meta("day")
     for row in store.query("SELECT * FROM events WHERE seq > ? ORDER BY seq", (since_seq,)):
         yield {
-            "event_id": row["event_id"], "seq": row["seq"], "station_id": row["station_id"],
-            "hub": config.hub.name, "day": day, "kind": row["kind"], "outcome": row["outcome"],
-            "occurred_at": row["occurred_at"], "clock_synced": bool(row["clock_synced"]),
-            "operator": row["operator"], "device": row["device"], "role": row["role"],
-            "code": row["code"], "tracking_id": row["tracking_id"], "van": row["van_id"],
-            "lane": row["lane"], "stop": row["stop"], "reason": row["reason"],
+            "event_id": row["event_id"],
+            "seq": row["seq"],
+            "station_id": row["station_id"],
+            "hub": config.hub.name,
+            "day": day,
+            "kind": row["kind"],
+            "outcome": row["outcome"],
+            "occurred_at": row["occurred_at"],
+            "clock_synced": bool(row["clock_synced"]),
+            "operator": row["operator"],
+            "device": row["device"],
+            "role": row["role"],
+            "code": row["code"],
+            "tracking_id": row["tracking_id"],
+            "van": row["van_id"],
+            "lane": row["lane"],
+            "stop": row["stop"],
+            "reason": row["reason"],
         }
 
 
-def export_document(store: Store, config: ExportConfig, *, since_seq: int = 0,
-                    base: str = COMPANY_BASE) -> dict[str, Any]:
+def export_document(
+    store: Store, config: ExportConfig, *, since_seq: int = 0, base: str = COMPANY_BASE
+) -> dict[str, Any]:
     """``station export --epcis``: the station's events as one EPCIS 2.0 document."""
     return document(_payloads(store, config, since_seq), base=base)
 

@@ -62,6 +62,7 @@ def sort_label(
 
     def s(v: int) -> int:
         return round(v * scale)
+
     barcode_data = "".join(ch for ch in tracking_id if ch.isalnum())
     parts = [
         "^XA",

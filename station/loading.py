@@ -29,26 +29,65 @@ def decide_load(identity: Identity, facts: ParcelFacts | None, van: VanFacts, ex
     assert isinstance(identity, ParcelCode)
     if facts is None:
         outcome = Outcome.INVALID if identity.problem else Outcome.UNKNOWN
-        return Verdict(outcome, EventKind.EXCEPTION, lane=exception_lane,
-                       reason=identity.problem or f"{UNKNOWN_REASON}; do not load")
+        return Verdict(
+            outcome,
+            EventKind.EXCEPTION,
+            lane=exception_lane,
+            reason=identity.problem or f"{UNKNOWN_REASON}; do not load",
+        )
     tid = facts.tracking_id
     if facts.cancelled:
-        return Verdict(Outcome.CANCELLED, EventKind.CANCELLED, tid, lane=exception_lane,
-                       reason="cancelled: do not load, put it in the exception lane")
+        return Verdict(
+            Outcome.CANCELLED,
+            EventKind.CANCELLED,
+            tid,
+            lane=exception_lane,
+            reason="cancelled: do not load, put it in the exception lane",
+        )
     if facts.van_id is None:
         why = NO_PLAN_REASON if not facts.plan_exists else (facts.unplanned_reason or "not in the plan")
-        return Verdict(Outcome.NO_PLAN, EventKind.ARRIVED, tid, lane=exception_lane,
-                       reason=f"not planned ({why}): do not load, tell the hub lead")
+        return Verdict(
+            Outcome.NO_PLAN,
+            EventKind.ARRIVED,
+            tid,
+            lane=exception_lane,
+            reason=f"not planned ({why}): do not load, tell the hub lead",
+        )
     if facts.van_id != van.van_id:
-        return Verdict(Outcome.MISLOAD, EventKind.MISLOAD, tid, lane=van.lane, van=van.van_id, stop=facts.stop,
-                       reason=f"WRONG VAN: this parcel goes in van {facts.van_id} at lane {facts.lane}",
-                       right_van=facts.van_id, right_lane=facts.lane)
+        return Verdict(
+            Outcome.MISLOAD,
+            EventKind.MISLOAD,
+            tid,
+            lane=van.lane,
+            van=van.van_id,
+            stop=facts.stop,
+            reason=f"WRONG VAN: this parcel goes in van {facts.van_id} at lane {facts.lane}",
+            right_van=facts.van_id,
+            right_lane=facts.lane,
+        )
     if van.closed:
-        return Verdict(Outcome.MISLOAD, EventKind.MISLOAD, tid, lane=van.lane, van=van.van_id, stop=facts.stop,
-                       reason=f"van {van.van_id} is closed (departed): keep the parcel, tell the hub lead",
-                       right_van=facts.van_id, right_lane=facts.lane)
+        return Verdict(
+            Outcome.MISLOAD,
+            EventKind.MISLOAD,
+            tid,
+            lane=van.lane,
+            van=van.van_id,
+            stop=facts.stop,
+            reason=f"van {van.van_id} is closed (departed): keep the parcel, tell the hub lead",
+            right_van=facts.van_id,
+            right_lane=facts.lane,
+        )
     if van.already_loaded:
-        return Verdict(Outcome.REPEAT, EventKind.REPEAT, tid, van.lane, van.van_id, facts.stop,
-                       reason="already loaded in this van", remaining=van.remaining_after)
-    return Verdict(Outcome.LOADED, EventKind.LOADED, tid, van.lane, van.van_id, facts.stop,
-                   remaining=van.remaining_after)
+        return Verdict(
+            Outcome.REPEAT,
+            EventKind.REPEAT,
+            tid,
+            van.lane,
+            van.van_id,
+            facts.stop,
+            reason="already loaded in this van",
+            remaining=van.remaining_after,
+        )
+    return Verdict(
+        Outcome.LOADED, EventKind.LOADED, tid, van.lane, van.van_id, facts.stop, remaining=van.remaining_after
+    )

@@ -197,11 +197,17 @@ def write_csv(parcels: Iterable[Parcel], path: Path) -> None:
         writer = csv.writer(fh)
         writer.writerow([*REQUIRED, *OPTIONAL])
         for p in parcels:
-            writer.writerow([
-                p.tracking_id, p.recipient, p.address, p.postal_code,
-                "" if p.lat is None else f"{p.lat:.6f}", "" if p.lon is None else f"{p.lon:.6f}",
-                f"{p.weight_kg:g}",
-                p.window_start.strftime("%H:%M") if p.window_start else "",
-                p.window_end.strftime("%H:%M") if p.window_end else "",
-                "|".join(p.codes),
-            ])
+            writer.writerow(
+                [
+                    p.tracking_id,
+                    p.recipient,
+                    p.address,
+                    p.postal_code,
+                    "" if p.lat is None else f"{p.lat:.6f}",
+                    "" if p.lon is None else f"{p.lon:.6f}",
+                    f"{p.weight_kg:g}",
+                    p.window_start.strftime("%H:%M") if p.window_start else "",
+                    p.window_end.strftime("%H:%M") if p.window_end else "",
+                    "|".join(p.codes),
+                ]
+            )

@@ -27,12 +27,14 @@ DAY_CLOSE = "day_close"
 JOBS = (SORT_LABEL, LOAD_LIST, DAY_CLOSE)
 
 
-def enqueue(db: sqlite_utils.Database, job: str, payload: bytes, *, event_id: str | None = None,
-            tracking_id: str | None = None) -> int:
+def enqueue(
+    db: sqlite_utils.Database, job: str, payload: bytes, *, event_id: str | None = None, tracking_id: str | None = None
+) -> int:
     """Queue a payload inside the caller's transaction; returns the job id."""
     cursor = db.conn.execute(
         "INSERT INTO print_jobs (job, payload, created_at, event_id, tracking_id, attempts) VALUES (?, ?, ?, ?, ?, 0)",
-        (job, payload, datetime.now(UTC).isoformat(), event_id, tracking_id))
+        (job, payload, datetime.now(UTC).isoformat(), event_id, tracking_id),
+    )
     return int(cursor.lastrowid or 0)
 
 
@@ -50,9 +52,7 @@ class PrintQueue:
         # name -> (printer, jobs it takes)
         self.store = store
         self.printers = dict(printers)
-        self._statuses: dict[str, PrinterStatus] = {
-            name: PrinterStatus(PrinterState.READY) for name in self.printers
-        }
+        self._statuses: dict[str, PrinterStatus] = {name: PrinterStatus(PrinterState.READY) for name in self.printers}
         self._deliver_lock = threading.Lock()
 
     def printer_for(self, job: str) -> str | None:
@@ -100,13 +100,15 @@ class PrintQueue:
     def _mark(self, job_id: int, *, error: str | None) -> None:
         with self.store.write() as db:
             if error is None:
-                db.execute("UPDATE print_jobs SET printed_at = ?, attempts = attempts + 1, last_error = NULL "
-                           "WHERE id = ?", [datetime.now(UTC).isoformat(), job_id])
+                db.execute(
+                    "UPDATE print_jobs SET printed_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                    [datetime.now(UTC).isoformat(), job_id],
+                )
             else:
-                db.execute("UPDATE print_jobs SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                           [error, job_id])
+                db.execute(
+                    "UPDATE print_jobs SET attempts = attempts + 1, last_error = ? WHERE id = ?", [error, job_id]
+                )
 
     def close(self) -> None:
         for printer, _ in self.printers.values():
             printer.close()
-

@@ -59,15 +59,32 @@ def decide_sort(identity: Identity, facts: ParcelFacts | None, exception_lane: i
         return Verdict(outcome, EventKind.EXCEPTION, lane=exception_lane, reason=reason)
     tid = facts.tracking_id
     if facts.cancelled:
-        return Verdict(Outcome.CANCELLED, EventKind.CANCELLED, tid, lane=exception_lane,
-                       reason="cancelled: do not load, put it in the exception lane")
+        return Verdict(
+            Outcome.CANCELLED,
+            EventKind.CANCELLED,
+            tid,
+            lane=exception_lane,
+            reason="cancelled: do not load, put it in the exception lane",
+        )
     if facts.van_id is None:
         if not facts.plan_exists:
             return Verdict(Outcome.NO_PLAN, EventKind.ARRIVED, tid, reason=NO_PLAN_REASON)
         why = facts.unplanned_reason or "not in the plan"
-        return Verdict(Outcome.NO_PLAN, EventKind.ARRIVED, tid, lane=exception_lane,
-                       reason=f"not planned ({why}): put it in the exception lane and tell the hub lead")
+        return Verdict(
+            Outcome.NO_PLAN,
+            EventKind.ARRIVED,
+            tid,
+            lane=exception_lane,
+            reason=f"not planned ({why}): put it in the exception lane and tell the hub lead",
+        )
     if facts.already_sorted:
-        return Verdict(Outcome.REPEAT, EventKind.REPEAT, tid, facts.lane, facts.van_id, facts.stop,
-                       reason="already sorted: same lane again")
+        return Verdict(
+            Outcome.REPEAT,
+            EventKind.REPEAT,
+            tid,
+            facts.lane,
+            facts.van_id,
+            facts.stop,
+            reason="already sorted: same lane again",
+        )
     return Verdict(Outcome.SORTED, EventKind.SORTED, tid, facts.lane, facts.van_id, facts.stop, print_label=True)

@@ -86,8 +86,7 @@ def m001_core(db: sqlite_utils.Database) -> None:
         pk="id",
     )
     db.table("routes").create(
-        {"plan_id": int, "van_id": str, "lane": int, "km": float, "minutes": float, "load": int,
-         "load_kg": float},
+        {"plan_id": int, "van_id": str, "lane": int, "km": float, "minutes": float, "load": int, "load_kg": float},
         pk=("plan_id", "van_id"),
     )
     # The active plan's per-parcel answer: what lane does this parcel go to.
@@ -142,7 +141,6 @@ def m001_core(db: sqlite_utils.Database) -> None:
     db.table("print_jobs").create_index(["printed_at"])
 
 
-
 @migrations()
 def m002_dock_day(db: sqlite_utils.Database) -> None:
     """Load verification, commands, exceptions and closing vans (the full dock day)."""
@@ -150,10 +148,13 @@ def m002_dock_day(db: sqlite_utils.Database) -> None:
     db.table("events").add_column("undone_by", str)
     # Per device: the last parcel it scanned, so a command barcode scanned next applies to it.
     db.table("devices").create(
-        {"device": str, "last_tracking_id": str, "last_event_id": str, "updated_at": str}, pk="device")
+        {"device": str, "last_tracking_id": str, "last_event_id": str, "updated_at": str}, pk="device"
+    )
     db.table("van_state").create({"van_id": str, "closed_at": str, "closed_event_id": str}, pk="van_id")
     db.table("manifest_changes").create(
-        {"id": int, "version": str, "at": str, "added": str, "cancelled": str, "pull_from_lanes": str}, pk="id")
+        {"id": int, "version": str, "at": str, "added": str, "cancelled": str, "pull_from_lanes": str}, pk="id"
+    )
+
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection in the durable mode every station connection uses."""

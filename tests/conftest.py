@@ -43,8 +43,14 @@ def round_robin_plan(config: Config, parcels: list[Parcel], *, leave_out: dict[s
     for i, p in enumerate(planned):
         per_van.setdefault(i % len(config.vans), []).append(p.tracking_id)
     routes = tuple(
-        Route(van_id=config.vans[v].id, lane=config.vans[v].lane, stops=tuple((tid,) for tid in ids),
-              km=1.0, minutes=10.0, load=len(ids))
+        Route(
+            van_id=config.vans[v].id,
+            lane=config.vans[v].lane,
+            stops=tuple((tid,) for tid in ids),
+            km=1.0,
+            minutes=10.0,
+            load=len(ids),
+        )
         for v, ids in sorted(per_van.items())
     )
     return Plan(routes=routes, unplanned=dict(leave_out), cost=1.0, solver="test")

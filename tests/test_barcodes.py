@@ -284,8 +284,10 @@ def test_iso_15434_payload() -> None:
 
 # A UPS MaxiCode as an imager sends it (layout of UPS's published example): "1Z" + the
 # package id and check digit in one field, then the SCAC, then the shipper number.
-MAXICODE = ("[)>\x1e01\x1d96841706672\x1d840\x1d001\x1d1Z57567127\x1dUPSN\x1d5R8939\x1d089\x1d\x1d1/1"
-            "\x1d10.1\x1dY\x1d\x1d\x1dUT\x1e\x04")
+MAXICODE = (
+    "[)>\x1e01\x1d96841706672\x1d840\x1d001\x1d1Z57567127\x1dUPSN\x1d5R8939\x1d089\x1d\x1d1/1"
+    "\x1d10.1\x1dY\x1d\x1d\x1dUT\x1e\x04"
+)
 
 
 def test_ups_maxicode_finds_the_1z_number() -> None:
@@ -544,8 +546,12 @@ def test_docs_list_every_format_and_framing_key() -> None:
     # docs/barcodes.md is the page a hub lead reads: it must name what the code does.
     docs = (Path(__file__).resolve().parent.parent / "docs" / "barcodes.md").read_text()
     formats = {fmt for _, fmt, _ in VALID} | {fmt for _, fmt, _, _ in WRONG_CHECK}
-    formats |= {parcel(MAXICODE).format, parcel("]C14010614141ABC").format, parcel("ORD-1234").format,
-                parcel("]C140206141411234567890").format}
+    formats |= {
+        parcel(MAXICODE).format,
+        parcel("]C14010614141ABC").format,
+        parcel("ORD-1234").format,
+        parcel("]C140206141411234567890").format,
+    }
     missing = sorted(fmt for fmt in formats if f"`{fmt}`" not in docs)
     assert not missing, f"formats not in docs/barcodes.md: {missing}"
     for key in FRAMING_KEYS:

@@ -40,12 +40,56 @@ def well_formed(result: Identity) -> None:
 
 # Pieces scanners really send, shuffled together: hypothesis finds the odd joins.
 PIECES = st.sampled_from(
-    ["]C1", "]C0", "]d2", "]Q3", "]e0", GS, "\r", "\n", "\t", " ", "-", "00", "420", "421", "401",
-     "402", "1Z", "TBA", "$ST:", "LANE:", "VAN:", "CMD:", "https://", "www.", "?", "=", "/", "(", ")",
-     "[)>", "\x1e", "\x04", "92", "96", "1001", "\x00", "\xff", "é", "²", "٣", "\u00a0"]
+    [
+        "]C1",
+        "]C0",
+        "]d2",
+        "]Q3",
+        "]e0",
+        GS,
+        "\r",
+        "\n",
+        "\t",
+        " ",
+        "-",
+        "00",
+        "420",
+        "421",
+        "401",
+        "402",
+        "1Z",
+        "TBA",
+        "$ST:",
+        "LANE:",
+        "VAN:",
+        "CMD:",
+        "https://",
+        "www.",
+        "?",
+        "=",
+        "/",
+        "(",
+        ")",
+        "[)>",
+        "\x1e",
+        "\x04",
+        "92",
+        "96",
+        "1001",
+        "\x00",
+        "\xff",
+        "é",
+        "²",
+        "٣",
+        "\u00a0",
+    ]
 )
-SCANLIKE = st.lists(st.one_of(PIECES, st.text(alphabet=string.digits, max_size=22),
-                              st.text(alphabet=string.ascii_uppercase, max_size=3)), max_size=12).map("".join)
+SCANLIKE = st.lists(
+    st.one_of(
+        PIECES, st.text(alphabet=string.digits, max_size=22), st.text(alphabet=string.ascii_uppercase, max_size=3)
+    ),
+    max_size=12,
+).map("".join)
 
 
 @settings(max_examples=400)
@@ -105,7 +149,7 @@ def test_station_prefix_is_never_a_parcel(rest: str) -> None:
 
 
 def with_digit(number: str, position: int, digit: str) -> str:
-    return number[:position] + digit + number[position + 1:]
+    return number[:position] + digit + number[position + 1 :]
 
 
 @given(st.text(alphabet=string.digits, min_size=17, max_size=17), st.data())
@@ -126,8 +170,9 @@ UPS_BODY = st.text(alphabet=string.ascii_uppercase + string.digits, min_size=15,
 @given(UPS_BODY, st.data())
 def test_ups_single_character_errors_are_caught(body: str, data: st.DataObject) -> None:
     # Find the check digit by trying all ten: exactly one must pass.
-    passing = [d for d in string.digits if (r := identify("1Z" + body + d)) and
-               isinstance(r, ParcelCode) and r.problem is None]
+    passing = [
+        d for d in string.digits if (r := identify("1Z" + body + d)) and isinstance(r, ParcelCode) and r.problem is None
+    ]
     assert len(passing) == 1
     number = "1Z" + body + passing[0]
     position = data.draw(st.integers(min_value=2, max_value=17))
@@ -135,6 +180,7 @@ def test_ups_single_character_errors_are_caught(body: str, data: st.DataObject) 
     changed = with_digit(number, position, digit)
     result = identify(changed)
     assert isinstance(result, ParcelCode)
+
     # Weights 1,2 from the left: a change is missed only when it moves the sum by a
     # multiple of ten (a letter and the digit it maps to, or a change of 5 under weight 2).
     def value(ch: str) -> int:
@@ -149,19 +195,32 @@ def test_ups_single_character_errors_are_caught(body: str, data: st.DataObject) 
 
 @given(st.text(alphabet=string.digits, min_size=11, max_size=11), st.data())
 def test_fedex_express_12_single_digit_errors_are_caught(serial: str, data: st.DataObject) -> None:
-    passing = [d for d in string.digits if (r := identify(serial + d)) and
-               isinstance(r, ParcelCode) and r.problem is None]
+    passing = [
+        d for d in string.digits if (r := identify(serial + d)) and isinstance(r, ParcelCode) and r.problem is None
+    ]
     # mod 11 then mod 10: remainders 0 and 10 share check digit 0.
     assert len(passing) == 1
     number = serial + passing[0]
     assert index_keys(number)[0] in identify("]C0" + number).keys  # type: ignore[union-attr]
 
 
-@given(st.sampled_from(["1Z5R89390357567127", "986578788855", "9400111201080805483016", "C11031500001879",
-                        "RB123456785GB", "TBA502887274000", "3318810025"]),
-       st.lists(st.sampled_from([" ", "-"]), min_size=18, max_size=18), st.booleans())
+@given(
+    st.sampled_from(
+        [
+            "1Z5R89390357567127",
+            "986578788855",
+            "9400111201080805483016",
+            "C11031500001879",
+            "RB123456785GB",
+            "TBA502887274000",
+            "3318810025",
+        ]
+    ),
+    st.lists(st.sampled_from([" ", "-"]), min_size=18, max_size=18),
+    st.booleans(),
+)
 def test_spaces_dashes_and_case_do_not_change_keys(number: str, seps: list[str], lower: bool) -> None:
-    spaced = "".join(ch + sep for ch, sep in zip(number, seps, strict=False)) + number[len(seps):]
+    spaced = "".join(ch + sep for ch, sep in zip(number, seps, strict=False)) + number[len(seps) :]
     if lower:
         spaced = spaced.lower()
     a, b = identify(number), identify(spaced)
@@ -171,27 +230,54 @@ def test_spaces_dashes_and_case_do_not_change_keys(number: str, seps: list[str],
 
 # -- any barcode of a parcel shares a key with the manifest code --------------------------
 
-SSCC_FORMS = st.sampled_from(["]C100{}", "\x1d00{}", "00{}", "]d200{}42012345", "]Q300{}\x1d4010614141A",
-                              "(00) {}", "https://id.gs1.org/00/{}", "{}"])
+SSCC_FORMS = st.sampled_from(
+    [
+        "]C100{}",
+        "\x1d00{}",
+        "00{}",
+        "]d200{}42012345",
+        "]Q300{}\x1d4010614141A",
+        "(00) {}",
+        "https://id.gs1.org/00/{}",
+        "{}",
+    ]
+)
 MANIFEST_SSCC = st.sampled_from(["{}", "00{}", "(00){}", "(00) {}"])
 
 
-@given(st.text(alphabet=string.digits, min_size=17, max_size=17), SSCC_FORMS, MANIFEST_SSCC,
-       st.sampled_from(["", "\r", "\r\n", "\t"]))
-def test_every_sscc_label_form_finds_the_manifest_sscc(payload: str, scan_form: str, manifest_form: str,
-                                                       suffix: str) -> None:
+@given(
+    st.text(alphabet=string.digits, min_size=17, max_size=17),
+    SSCC_FORMS,
+    MANIFEST_SSCC,
+    st.sampled_from(["", "\r", "\r\n", "\t"]),
+)
+def test_every_sscc_label_form_finds_the_manifest_sscc(
+    payload: str, scan_form: str, manifest_form: str, suffix: str
+) -> None:
     sscc = payload + str(gs1_standard_check_digit(payload))
     scan = identify((scan_form.format(sscc) + suffix).encode())
     assert isinstance(scan, ParcelCode), scan
     assert set(scan.keys) & set(index_keys(manifest_form.format(sscc)))
 
 
-IMPB_FORMS = st.sampled_from(["{}", "420{zip}{}", "]C1420{zip}\x1d{}", "\x1d420{zip}\x1d{}", "]C1420{zip}{}",
-                              "https://tools.usps.com/go/TrackConfirmAction?tLabels={}"])
+IMPB_FORMS = st.sampled_from(
+    [
+        "{}",
+        "420{zip}{}",
+        "]C1420{zip}\x1d{}",
+        "\x1d420{zip}\x1d{}",
+        "]C1420{zip}{}",
+        "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
+    ]
+)
 
 
-@given(st.text(alphabet=string.digits, min_size=19, max_size=19), st.sampled_from(["92", "93", "94", "95"]),
-       st.from_regex(r"[0-9]{5}([0-9]{4})?", fullmatch=True), IMPB_FORMS)
+@given(
+    st.text(alphabet=string.digits, min_size=19, max_size=19),
+    st.sampled_from(["92", "93", "94", "95"]),
+    st.from_regex(r"[0-9]{5}([0-9]{4})?", fullmatch=True),
+    IMPB_FORMS,
+)
 def test_every_usps_label_form_finds_the_impb(body: str, channel: str, zip_code: str, form: str) -> None:
     payload = channel + body[:19]
     impb = payload + str(gs1_standard_check_digit(payload))

@@ -34,10 +34,26 @@ def client(central: Central, station_id: str = "S1") -> httpx.Client:
 
 
 def event(station_id: str = "S1", seq: int = 1, **over: Any) -> dict[str, Any]:
-    ev = {"event_id": str(uuid.uuid4()), "seq": seq, "station_id": station_id, "hub": "H", "day": "2026-11-25",
-          "kind": "sorted", "outcome": "sorted", "occurred_at": "2026-11-25T15:30:00.123456+00:00",
-          "clock_synced": True, "operator": "dock", "device": "d", "role": "sort", "code": "X",
-          "tracking_id": "X", "van": "V01", "lane": 1, "stop": 1, "reason": None}
+    ev = {
+        "event_id": str(uuid.uuid4()),
+        "seq": seq,
+        "station_id": station_id,
+        "hub": "H",
+        "day": "2026-11-25",
+        "kind": "sorted",
+        "outcome": "sorted",
+        "occurred_at": "2026-11-25T15:30:00.123456+00:00",
+        "clock_synced": True,
+        "operator": "dock",
+        "device": "d",
+        "role": "sort",
+        "code": "X",
+        "tracking_id": "X",
+        "van": "V01",
+        "lane": 1,
+        "stop": 1,
+        "reason": None,
+    }
     ev.update(over)
     return ev
 
@@ -157,8 +173,25 @@ def test_serve_and_stats_commands(tmp_path: Path) -> None:
     station_cmd = [sys.executable, "-m", "station"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
-        [*station_cmd, "central", "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data),
-         "--tokens", str(tokens), "--enable-fault-injection", "--log-level", "warning"], cwd=ROOT, env=env)
+        [
+            *station_cmd,
+            "central",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+            "--tokens",
+            str(tokens),
+            "--enable-fault-injection",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 15
@@ -178,8 +211,14 @@ def test_serve_and_stats_commands(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    out = subprocess.run([*station_cmd, "central", "stats", "--data-dir", str(data), "--json"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [*station_cmd, "central", "stats", "--data-dir", str(data), "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     stats = json.loads(out.stdout)
     assert stats["events"] == {"S2": 1}
     assert stats["duplicate_requests"] == 0

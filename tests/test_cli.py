@@ -84,15 +84,21 @@ def test_run_with_a_wrong_key_names_it(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_the_environment_variable_picks_the_data_dir(tmp_path: Path) -> None:
     env = {**os.environ, "STATION_DATA_DIR": str(tmp_path / "envdir")}
-    proc = subprocess.run([sys.executable, "-m", "station", "scan", "--json", "1Z999AA10123456784"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "station", "scan", "--json", "1Z999AA10123456784"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["outcome"] == "unknown"
     assert (tmp_path / "envdir" / "station.db").exists()
 
 
-def test_the_config_picks_the_planning_backend(tmp_path: Path, manifest: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_config_picks_the_planning_backend(
+    tmp_path: Path, manifest: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from station.config import example_config_text
 
     d = tmp_path / "data"

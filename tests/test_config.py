@@ -24,20 +24,23 @@ def test_the_example_config_has_the_demo_hub_and_12_vans(tmp_path: Path) -> None
     assert config.database_path == tmp_path / "station.db"
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda r: r.pop("hub"), "config key hub is missing"),
-    (lambda r: r["hub"].update(lat="north"), "config key hub.lat: expected a number"),
-    (lambda r: r["hub"].update(lat=123.0), "hub.lat: must be between -90 and 90"),
-    (lambda r: r["vans"][3].update(lane="A"), "config key vans[3].lane: expected an integer"),
-    (lambda r: r["vans"][3].pop("capacity"), "config key vans[3].capacity is missing"),
-    (lambda r: r["vans"][4].update(lane=1), "vans[4].lane: lane 1 is already van V01's"),
-    (lambda r: r["vans"][0].update(shift_start="late"), "vans[0].shift_start: expected a time"),
-    (lambda r: r.update(server={"url": "ftp://x"}), "server.url: expected an http(s) URL"),
-    (lambda r: r.update(server={"url": "https://x", "token": "s3cret"}), "server.token: the token never goes"),
-    (lambda r: r["scanners"][0].update(role="unload"), "scanners[0].role"),
-    (lambda r: r.update(vans=[]), "config key vans is missing"),
-    (lambda r: r["planning"].update(backend="gurobi"), "planning.backend: expected \"ortools\" or \"pyvrp\""),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.pop("hub"), "config key hub is missing"),
+        (lambda r: r["hub"].update(lat="north"), "config key hub.lat: expected a number"),
+        (lambda r: r["hub"].update(lat=123.0), "hub.lat: must be between -90 and 90"),
+        (lambda r: r["vans"][3].update(lane="A"), "config key vans[3].lane: expected an integer"),
+        (lambda r: r["vans"][3].pop("capacity"), "config key vans[3].capacity is missing"),
+        (lambda r: r["vans"][4].update(lane=1), "vans[4].lane: lane 1 is already van V01's"),
+        (lambda r: r["vans"][0].update(shift_start="late"), "vans[0].shift_start: expected a time"),
+        (lambda r: r.update(server={"url": "ftp://x"}), "server.url: expected an http(s) URL"),
+        (lambda r: r.update(server={"url": "https://x", "token": "s3cret"}), "server.token: the token never goes"),
+        (lambda r: r["scanners"][0].update(role="unload"), "scanners[0].role"),
+        (lambda r: r.update(vans=[]), "config key vans is missing"),
+        (lambda r: r["planning"].update(backend="gurobi"), 'planning.backend: expected "ortools" or "pyvrp"'),
+    ],
+)
 def test_a_wrong_key_is_named(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
     r = raw()
     change(r)

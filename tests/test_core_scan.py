@@ -26,14 +26,17 @@ def test_a_manifest_parcel_gets_its_lane_van_and_stop(planned: Station, day: lis
 
 
 def test_the_event_and_its_outbox_row_are_committed_before_the_decision_returns(
-        planned: Station, day: list[Parcel], config: Config) -> None:
+    planned: Station, day: list[Parcel], config: Config
+) -> None:
     decision = planned.scan(day[0].tracking_id, device="terminal")
     # A second, independent connection sees both rows: they are committed, not just written.
     other = sqlite3.connect(config.database_path)
-    event = other.execute("SELECT kind, tracking_id, device, seq FROM events WHERE event_id = ?",
-                          [decision.event_id]).fetchone()
-    payload = json.loads(other.execute("SELECT payload FROM outbox WHERE event_id = ?",
-                                       [decision.event_id]).fetchone()[0])
+    event = other.execute(
+        "SELECT kind, tracking_id, device, seq FROM events WHERE event_id = ?", [decision.event_id]
+    ).fetchone()
+    payload = json.loads(
+        other.execute("SELECT payload FROM outbox WHERE event_id = ?", [decision.event_id]).fetchone()[0]
+    )
     other.close()
     assert event == ("sorted", day[0].tracking_id, "terminal", 1)
     assert payload["event_id"] == decision.event_id
@@ -43,7 +46,8 @@ def test_the_event_and_its_outbox_row_are_committed_before_the_decision_returns(
 
 
 def test_a_second_scan_is_a_repeat_with_the_same_lane_and_is_not_counted_twice(
-        planned: Station, day: list[Parcel]) -> None:
+    planned: Station, day: list[Parcel]
+) -> None:
     first = planned.scan(day[1].tracking_id)
     again = planned.scan(day[1].tracking_id)
     assert again.outcome is Outcome.REPEAT

@@ -35,7 +35,8 @@ def child(data_dir: str, url: str, token: str, mode: str) -> int:
     token_file = Path(data_dir) / "station-token"
     token_file.write_text(token)
     config = dataclasses.replace(
-        load_config(None, Path(data_dir)), station_id="S1",
+        load_config(None, Path(data_dir)),
+        station_id="S1",
         server=ServerConfig(url=url, token_file=token_file, timeout_s=2.0, batch_size=20),
     )
     station = Station.open(config)
@@ -70,7 +71,10 @@ def test_sigkill_while_scanning_and_syncing(tmp_path: Path) -> None:
         def run(mode: str) -> subprocess.Popen[str]:
             return subprocess.Popen(
                 [sys.executable, __file__, str(station_dir), central.url, token, mode],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=Path(__file__).parents[1],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                cwd=Path(__file__).parents[1],
             )
 
         for _ in range(KILLS):
@@ -81,8 +85,9 @@ def test_sigkill_while_scanning_and_syncing(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGKILL)
             out, _ = proc.communicate()
             assert proc.returncode == -signal.SIGKILL
-            acked += [line.split()[1] for line in out.splitlines() if line.startswith("ack ") and
-                      len(line.split()) == 2]
+            acked += [
+                line.split()[1] for line in out.splitlines() if line.startswith("ack ") and len(line.split()) == 2
+            ]
 
         before_restart = len(central.store.event_ids("S1"))
         drain = run("drain")
@@ -98,9 +103,11 @@ def test_sigkill_while_scanning_and_syncing(tmp_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
     db.close()
 
-    print(f"\n{KILLS} kills: {len(acked)} scans acknowledged, {len(committed)} committed, "
-          f"{before_restart} on the server before the last restart, {len(held)} after; "
-          f"{time.monotonic() - started:.1f} s")
+    print(
+        f"\n{KILLS} kills: {len(acked)} scans acknowledged, {len(committed)} committed, "
+        f"{before_restart} on the server before the last restart, {len(held)} after; "
+        f"{time.monotonic() - started:.1f} s"
+    )
     assert len(acked) > KILLS  # the kills really landed mid-work
     assert len(held) == len(set(held)), "an event is on the server twice"
     assert set(acked) <= set(held), f"{len(set(acked) - set(held))} acknowledged scans missing"

@@ -12,7 +12,10 @@ from station.demo import generate_day, gs1_check_digit, scan_feed, ups_check_dig
 def test_headless_demo_processes_scans_and_writes_labels(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "station", "demo", "--headless", "--scans", "25", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=180)
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "scans processed: 25" in proc.stdout
     labels = sorted((tmp_path / "labels").glob("*.zpl"))
@@ -22,10 +25,18 @@ def test_headless_demo_processes_scans_and_writes_labels(tmp_path: Path) -> None
 
 
 def test_the_demo_refuses_to_wipe_a_real_station(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "station", "scan", "X1", "--data-dir", str(tmp_path)], check=True,
-                   capture_output=True, timeout=60)
-    proc = subprocess.run([sys.executable, "-m", "station", "demo", "--headless", "--data-dir", str(tmp_path)],
-                          capture_output=True, text=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "station", "scan", "X1", "--data-dir", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "station", "demo", "--headless", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1 and "real station" in proc.stderr
 
 
@@ -40,5 +51,3 @@ def test_the_generated_day_is_realistic() -> None:
     assert ups_check_digit("999AA1012345678") == "4"  # UPS's published example 1Z999AA10123456784
     feed = list(scan_feed(day))
     assert len(feed) >= 600
-
-

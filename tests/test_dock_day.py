@@ -131,8 +131,9 @@ def test_a_scripted_day(dock_day: tuple[Station, list[Parcel], Path], config: Co
     assert csv_text.count("\n") == 1 + len(plan)
 
 
-def test_command_codes_apply_to_the_parcel_just_scanned(dock_day: tuple[Station, list[Parcel], Path],
-                                                        config: Config) -> None:
+def test_command_codes_apply_to_the_parcel_just_scanned(
+    dock_day: tuple[Station, list[Parcel], Path], config: Config
+) -> None:
     station, parcels, _ = dock_day
     p = parcels[3]
     assert station.scan(cmd("DAMAGED"), device="t").detail["ok"] is False  # nothing scanned yet
@@ -166,12 +167,12 @@ def test_reprint_queues_the_label_again(dock_day: tuple[Station, list[Parcel], P
     station.scan(parcels[6].tracking_id, device="t")
     d = station.scan(cmd("REPRINT"), device="t")
     assert d.outcome is Outcome.COMMAND and d.reason == "sort label printed again"
-    assert station.store.scalar("SELECT count(*) FROM print_jobs WHERE tracking_id = ?",
-                                (parcels[6].tracking_id,)) == 2
+    assert station.store.scalar("SELECT count(*) FROM print_jobs WHERE tracking_id = ?", (parcels[6].tracking_id,)) == 2
 
 
-def test_scan_json_covers_every_mode(dock_day: tuple[Station, list[Parcel], Path], config: Config,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_scan_json_covers_every_mode(
+    dock_day: tuple[Station, list[Parcel], Path], config: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
     station, parcels, _ = dock_day
     station.close()
     d = str(config.data_dir)

@@ -46,13 +46,21 @@ async def test_a_typed_code_updates_the_big_lane_number(planned: Station, day: l
 
 
 async def test_a_scanner_scan_shows_its_lane_and_an_unknown_parcel_is_red(
-        planned: Station, day: list[Parcel], tmp_path: Path) -> None:
-    scanner = SimulatedScanner("terminal", codes=[day[1].tracking_id, "1Z999AA10123456784"], interval_s=0.05,
-                               jitter_s=0.0)
+    planned: Station, day: list[Parcel], tmp_path: Path
+) -> None:
+    scanner = SimulatedScanner(
+        "terminal", codes=[day[1].tracking_id, "1Z999AA10123456784"], interval_s=0.05, jitter_s=0.0
+    )
     app = make_app(planned, tmp_path, [ScannerSlot(scanner, "sort")])
     async with app.run_test(size=(110, 34)) as pilot:
-        await wait_for(lambda: planned.store.scalar("SELECT count(*) FROM events") == 2
-                       and app.last_decision is not None and app.last_decision.outcome.value == "unknown", pilot)
+        await wait_for(
+            lambda: (
+                planned.store.scalar("SELECT count(*) FROM events") == 2
+                and app.last_decision is not None
+                and app.last_decision.outcome.value == "unknown"
+            ),
+            pilot,
+        )
         lane = app.dock.query_one(BigLane)
         assert lane.value == str(planned.config.exception_lane)
         assert lane.has_class("bad")
@@ -74,19 +82,24 @@ async def test_f2_shows_the_lanes(planned: Station, day: list[Parcel], tmp_path:
     app = make_app(planned, tmp_path)
     async with app.run_test(size=(110, 34)) as pilot:
         await pilot.press("f2")
-        await wait_for(lambda: isinstance(app.screen, LanesScreen)
-                       and app.screen.query_one(DataTable).row_count == len(planned.config.vans), pilot)
+        await wait_for(
+            lambda: (
+                isinstance(app.screen, LanesScreen)
+                and app.screen.query_one(DataTable).row_count == len(planned.config.vans)
+            ),
+            pilot,
+        )
         rows = [app.screen.query_one(DataTable).get_row_at(i) for i in range(len(planned.config.vans))]
         assert sum(r[3] for r in rows) == 1  # one parcel sorted
         await pilot.press("escape")
         await asyncio.sleep(0)
 
 
-async def test_a_misload_raises_the_alarm_with_the_right_lane(planned: Station, day: list[Parcel],
-                                                              tmp_path: Path) -> None:
+async def test_a_misload_raises_the_alarm_with_the_right_lane(
+    planned: Station, day: list[Parcel], tmp_path: Path
+) -> None:
     parcel = day[0]
-    right = planned.store.query("SELECT van_id, lane FROM plan_parcels WHERE tracking_id = ?",
-                                (parcel.tracking_id,))[0]
+    right = planned.store.query("SELECT van_id, lane FROM plan_parcels WHERE tracking_id = ?", (parcel.tracking_id,))[0]
     wrong = next(v for v in planned.config.vans if v.id != right["van_id"])
     scanner = SimulatedScanner("bay", codes=[parcel.tracking_id], interval_s=0.05, jitter_s=0.0)
     app = make_app(planned, tmp_path, [ScannerSlot(scanner, f"load:{wrong.id}")])
@@ -106,8 +119,7 @@ async def test_a_misload_raises_the_alarm_with_the_right_lane(planned: Station, 
 async def test_a_van_code_rebinds_the_scanner_to_load(planned: Station, day: list[Parcel], tmp_path: Path) -> None:
     parcel = day[1]
     van = planned.store.scalar("SELECT van_id FROM plan_parcels WHERE tracking_id = ?", (parcel.tracking_id,))
-    scanner = SimulatedScanner("handheld", codes=[f"$ST:VAN:{van}", parcel.tracking_id], interval_s=0.05,
-                               jitter_s=0.0)
+    scanner = SimulatedScanner("handheld", codes=[f"$ST:VAN:{van}", parcel.tracking_id], interval_s=0.05, jitter_s=0.0)
     slot = ScannerSlot(scanner, "sort")
     app = make_app(planned, tmp_path, [slot])
     async with app.run_test(size=(110, 34)) as pilot:
@@ -115,15 +127,17 @@ async def test_a_van_code_rebinds_the_scanner_to_load(planned: Station, day: lis
         assert slot.role == f"load:{van}"
 
 
-async def test_the_exceptions_screen_lets_the_lead_return_a_parcel(planned: Station, day: list[Parcel],
-                                                                   tmp_path: Path) -> None:
+async def test_the_exceptions_screen_lets_the_lead_return_a_parcel(
+    planned: Station, day: list[Parcel], tmp_path: Path
+) -> None:
     planned.scan(day[2].tracking_id, device="t")
     planned.scan("$ST:CMD:DAMAGED", device="t")
     app = make_app(planned, tmp_path)
     async with app.run_test(size=(110, 34)) as pilot:
         await pilot.press("f3")
-        await wait_for(lambda: isinstance(app.screen, ExceptionsScreen)
-                       and app.screen.query_one(DataTable).row_count == 1, pilot)
+        await wait_for(
+            lambda: isinstance(app.screen, ExceptionsScreen) and app.screen.query_one(DataTable).row_count == 1, pilot
+        )
         row = app.screen.query_one(DataTable).get_row_at(0)
         assert row[1] == day[2].tracking_id and row[2] == "damaged"
         await pilot.press("t")
@@ -136,8 +150,13 @@ async def test_f7_shows_the_day_close_figures(planned: Station, day: list[Parcel
     app = make_app(planned, tmp_path)
     async with app.run_test(size=(110, 34)) as pilot:
         await pilot.press("f7")
-        await wait_for(lambda: isinstance(app.screen, DayCloseScreen)
-                       and app.screen.query_one(DataTable).row_count == len(planned.config.vans), pilot)
+        await wait_for(
+            lambda: (
+                isinstance(app.screen, DayCloseScreen)
+                and app.screen.query_one(DataTable).row_count == len(planned.config.vans)
+            ),
+            pilot,
+        )
         table = app.screen.query_one(DataTable)
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert sum(r[2] for r in rows) == len(day) and sum(r[3] for r in rows) == 1

@@ -46,10 +46,26 @@ def validator() -> Draft7Validator:
 
 
 def payload(kind: str = "sorted", **over: Any) -> dict[str, Any]:
-    p = {"event_id": str(uuid.uuid4()), "seq": 1, "station_id": "dock-1", "hub": "Hub Nord", "day": "2026-11-25",
-         "kind": kind, "outcome": kind, "occurred_at": "2026-11-25T15:30:00.123456+00:00", "clock_synced": False,
-         "operator": "dock", "device": "scanner 1", "role": "load:V01", "code": "1Z999AA10123456784",
-         "tracking_id": "1Z999AA10123456784", "van": "V01", "lane": 3, "stop": 7, "reason": None}
+    p = {
+        "event_id": str(uuid.uuid4()),
+        "seq": 1,
+        "station_id": "dock-1",
+        "hub": "Hub Nord",
+        "day": "2026-11-25",
+        "kind": kind,
+        "outcome": kind,
+        "occurred_at": "2026-11-25T15:30:00.123456+00:00",
+        "clock_synced": False,
+        "operator": "dock",
+        "device": "scanner 1",
+        "role": "load:V01",
+        "code": "1Z999AA10123456784",
+        "tracking_id": "1Z999AA10123456784",
+        "van": "V01",
+        "lane": 3,
+        "stop": 7,
+        "reason": None,
+    }
     p.update(over)
     return p
 
@@ -60,8 +76,9 @@ def test_the_validator_rejects_a_bad_time(validator: Draft7Validator) -> None:
     assert not validator.is_valid(doc)
 
 
-@pytest.mark.parametrize("kind", ["arrived", "sorted", "repeat", "loaded", "misload", "exception", "cancelled",
-                                  "departed", "reprinted"])
+@pytest.mark.parametrize(
+    "kind", ["arrived", "sorted", "repeat", "loaded", "misload", "exception", "cancelled", "departed", "reprinted"]
+)
 def test_every_parcel_event_kind_validates(validator: Draft7Validator, kind: str) -> None:
     doc = document([payload(kind, reason="damaged box" if kind == "exception" else None)])
     validator.validate(doc)
@@ -115,8 +132,9 @@ def test_epcis_target_treats_already_exists_as_delivered(tmp_path: Path) -> None
             station.scan(f"1ZEPCIS{i:06d}")
         # The first answer is lost after the write: the resend meets 409, which is delivered.
         central.thread.app.state.faults.add(Fault("lost_answer", route="epcis"), Fault("500", route="epcis"))
-        status, pushed = asyncio.run(push_until_empty(station.store, config, backoff=Backoff(0.01, 0.05,
-                                                                                              rng=random.Random(3))))
+        status, pushed = asyncio.run(
+            push_until_empty(station.store, config, backoff=Backoff(0.01, 0.05, rng=random.Random(3)))
+        )
         assert status.backlog == 0 and pushed == 15
         assert central.store.stats()["epcis_events"] == 15
 

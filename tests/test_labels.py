@@ -8,9 +8,16 @@ from station.labels import LabelSize, field_text, sort_label
 
 
 def label(**kw: object) -> str:
-    args: dict[str, object] = dict(tracking_id="1Z999AA10123456784", lane=7, stop=23, van="V07",
-                                   address="12 Rue Garibaldi", postal_code="69003", day=date(2026, 11, 25),
-                                   station_id="dock-1")
+    args: dict[str, object] = dict(
+        tracking_id="1Z999AA10123456784",
+        lane=7,
+        stop=23,
+        van="V07",
+        address="12 Rue Garibaldi",
+        postal_code="69003",
+        day=date(2026, 11, 25),
+        station_id="dock-1",
+    )
     args.update(kw)
     return sort_label(**args).decode()  # type: ignore[arg-type]
 

@@ -61,9 +61,24 @@ def test_a_missing_column_is_named() -> None:
 
 def test_json_manifest_with_parcels_key(tmp_path: Path) -> None:
     f = tmp_path / "m.json"
-    f.write_text(json.dumps({"parcels": [
-        {"tracking_id": "J1", "recipient": "R", "address": "A", "postal_code": "1", "lat": 1.0, "lon": 2.0,
-         "weight_kg": 1, "codes": ["X1"]}]}))
+    f.write_text(
+        json.dumps(
+            {
+                "parcels": [
+                    {
+                        "tracking_id": "J1",
+                        "recipient": "R",
+                        "address": "A",
+                        "postal_code": "1",
+                        "lat": 1.0,
+                        "lon": 2.0,
+                        "weight_kg": 1,
+                        "codes": ["X1"],
+                    }
+                ]
+            }
+        )
+    )
     (parcel,) = read_manifest(f)
     assert parcel.tracking_id == "J1" and parcel.codes == ("X1",)
 

@@ -34,8 +34,7 @@ def central(tmp_path: Path) -> Iterator[Central]:
         yield c
 
 
-def make_station(tmp_path: Path, central: Central, *, token: str | None = None, **kw: object
-                 ) -> tuple[Station, Config]:
+def make_station(tmp_path: Path, central: Central, *, token: str | None = None, **kw: object) -> tuple[Station, Config]:
     config = station_config(tmp_path / "station", central.url, token or central.tokens["S1"], **kw)  # type: ignore[arg-type]
     return Station.open(config), config
 
@@ -45,11 +44,18 @@ def scan_many(station: Station, n: int, prefix: str = "1ZSYNC") -> None:
         station.scan(f"{prefix}{i:08d}")
 
 
-def push(station: Station, config: Config, *, max_failures: int = 10,
-         seen: list[SyncStatus] | None = None) -> SyncStatus:
-    status, _ = asyncio.run(push_until_empty(
-        station.store, config, max_failures=max_failures, backoff=Backoff(0.01, 0.05, rng=random.Random(1)),
-        status_cb=seen.append if seen is not None else None))
+def push(
+    station: Station, config: Config, *, max_failures: int = 10, seen: list[SyncStatus] | None = None
+) -> SyncStatus:
+    status, _ = asyncio.run(
+        push_until_empty(
+            station.store,
+            config,
+            max_failures=max_failures,
+            backoff=Backoff(0.01, 0.05, rng=random.Random(1)),
+            status_cb=seen.append if seen is not None else None,
+        )
+    )
     return status
 
 
@@ -62,8 +68,7 @@ def corrupt(station: Station, seq: int, **changes: object) -> str:
     return str(row["event_id"])
 
 
-def test_refused_event_is_quarantined_with_its_reason_and_the_rest_delivered(tmp_path: Path, central: Central
-                                                                             ) -> None:
+def test_refused_event_is_quarantined_with_its_reason_and_the_rest_delivered(tmp_path: Path, central: Central) -> None:
     station, config = make_station(tmp_path, central)
     scan_many(station, 30)
     bad = corrupt(station, 7, kind="teleported")
@@ -110,8 +115,7 @@ def test_401_reloads_the_token_file_and_alerts(tmp_path: Path, central: Central)
         if status.alert and "token" in status.alert:
             token_file.write_text(central.tokens["S1"])  # the IT person replaces the file
 
-    status, _ = asyncio.run(push_until_empty(station.store, config, backoff=Backoff(0.01, 0.05),
-                                             status_cb=fix_token))
+    status, _ = asyncio.run(push_until_empty(station.store, config, backoff=Backoff(0.01, 0.05), status_cb=fix_token))
     assert status.state is SyncState.OK and status.backlog == 0
     assert any("replace the token file" in (s.alert or "") for s in seen)
     assert len(central.store.event_ids()) == 5
@@ -155,12 +159,40 @@ def _make_certs(d: Path) -> tuple[Path, Path, Path]:
     def ssl(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
 
-    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-        "-subj", "/CN=Hub Test CA")
+    ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Hub Test CA",
+    )
     ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
     (d / "ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    ssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem",
-        "-days", "2", "-extfile", "ext")
+    ssl(
+        "x509",
+        "-req",
+        "-in",
+        "srv.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "srv.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    )
     return d / "ca.pem", d / "srv.pem", d / "srv.key"
 
 
@@ -184,8 +216,9 @@ async def test_background_task_reports_backlog_and_last_good_sync(tmp_path: Path
     station, config = make_station(tmp_path, central)
     seen: list[SyncStatus] = []
     wake = asyncio.Event()
-    task = asyncio.create_task(run_sync(station.store, config, seen.append, wake=wake, idle_s=5.0,
-                                        backoff=Backoff(0.01, 0.05)))
+    task = asyncio.create_task(
+        run_sync(station.store, config, seen.append, wake=wake, idle_s=5.0, backoff=Backoff(0.01, 0.05))
+    )
     try:
         for _ in range(100):
             if seen and seen[-1].last_good_sync is not None:
@@ -223,13 +256,15 @@ def test_background_task_stops_on_403_but_keeps_reporting(tmp_path: Path, centra
 
 # -- the commands ------------------------------------------------------------------
 
+
 def write_config(data_dir: Path, url: str, token: str) -> None:
     from station.config import example_config_text
 
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "token").write_text(token)
     (data_dir / "station.toml").write_text(
-        example_config_text() + f'\n[server]\nurl = "{url}"\ntoken_file = "{data_dir / "token"}"\ntimeout_s = 1.0\n')
+        example_config_text() + f'\n[server]\nurl = "{url}"\ntoken_file = "{data_dir / "token"}"\ntimeout_s = 1.0\n'
+    )
 
 
 def test_sync_once_status_and_export_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -259,8 +294,7 @@ def test_sync_once_status_and_export_commands(tmp_path: Path, capsys: pytest.Cap
     assert doc["type"] == "EPCISDocument" and len(doc["epcisBody"]["eventList"]) == 12
 
 
-def test_sync_once_exits_non_zero_when_something_is_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                                          ) -> None:
+def test_sync_once_exits_non_zero_when_something_is_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import socket
 
     from station.cli import main

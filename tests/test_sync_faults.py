@@ -28,10 +28,12 @@ def central(tmp_path: Path) -> Iterator[Central]:
         yield c
 
 
-def open_station(tmp_path: Path, central: Central, *, timeout_s: float = 0.5, batch_size: int = 50
-                 ) -> tuple[Station, Config]:
-    config = station_config(tmp_path / "station", central.url, central.tokens["S1"], timeout_s=timeout_s,
-                            batch_size=batch_size)
+def open_station(
+    tmp_path: Path, central: Central, *, timeout_s: float = 0.5, batch_size: int = 50
+) -> tuple[Station, Config]:
+    config = station_config(
+        tmp_path / "station", central.url, central.tokens["S1"], timeout_s=timeout_s, batch_size=batch_size
+    )
     return Station.open(config), config
 
 
@@ -48,11 +50,18 @@ def fast_backoff(seed: int = 0) -> Backoff:
     return Backoff(base_s=0.01, cap_s=0.05, rng=random.Random(seed))
 
 
-def push(station: Station, config: Config, *, max_failures: int = 20,
-         seen: list[SyncStatus] | None = None) -> SyncStatus:
-    status, _ = asyncio.run(push_until_empty(
-        station.store, config, max_failures=max_failures, backoff=fast_backoff(),
-        status_cb=seen.append if seen is not None else None))
+def push(
+    station: Station, config: Config, *, max_failures: int = 20, seen: list[SyncStatus] | None = None
+) -> SyncStatus:
+    status, _ = asyncio.run(
+        push_until_empty(
+            station.store,
+            config,
+            max_failures=max_failures,
+            backoff=fast_backoff(),
+            status_cb=seen.append if seen is not None else None,
+        )
+    )
     return status
 
 

@@ -32,8 +32,20 @@ def open_station(tmp_path: Path, central: Central, sid: str) -> Station:
 
 
 def parcels(n: int) -> list[Parcel]:
-    return [Parcel(f"TRK{i:04d}", f"R{i}", f"{i} Main St", "10115", 52.5 + i / 1000, 13.4, 1.5,
-                    window_start=time(9, 0), codes=(f"ORD{i}",)) for i in range(n)]
+    return [
+        Parcel(
+            f"TRK{i:04d}",
+            f"R{i}",
+            f"{i} Main St",
+            "10115",
+            52.5 + i / 1000,
+            13.4,
+            1.5,
+            window_start=time(9, 0),
+            codes=(f"ORD{i}",),
+        )
+        for i in range(n)
+    ]
 
 
 def test_manifest_is_pulled_once_per_version(tmp_path: Path, central: Central) -> None:
@@ -58,8 +70,13 @@ def test_plan_published_by_one_station_is_pulled_by_the_other(tmp_path: Path, ce
     publish_manifest(s1.config.server, s1.config.hub.name, DAY, parcels(4))
     pull_day(s1, s1.config, day=DAY)
     pull_day(s2, s2.config, day=DAY)
-    plan = Plan(routes=(Route("V01", 1, (("TRK0000", "TRK0001"), ("TRK0002",)), 12.5, 40.0, 3, 4.5),),
-                unplanned={"TRK0003": "no coordinates"}, cost=12.5, solver="ortools", seconds=0.2)
+    plan = Plan(
+        routes=(Route("V01", 1, (("TRK0000", "TRK0001"), ("TRK0002",)), 12.5, 40.0, 3, 4.5),),
+        unplanned={"TRK0003": "no coordinates"},
+        cost=12.5,
+        solver="ortools",
+        seconds=0.2,
+    )
     s1.save_plan(plan)
 
     from station.sync.pull import publish_plan

@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 wire = logging.getLogger("drivers.wire")
 
 
-
 def frame_text(frame: bytes) -> bytes:
     """Strip CR/LF framing around one scan's bytes (the terminator is already removed)."""
     return frame.strip(b"\r\n")

@@ -72,8 +72,11 @@ class DroppedResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(
-            {"type": "http.response.start", "status": 200,
-             "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]}
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
         )
         await send({"type": "http.response.body", "body": b'{"accep', "more_body": True})
 
@@ -114,7 +117,11 @@ Handler = Callable[[Request, str, Fault | None], Awaitable[Response]]
 
 class CentralApp:
     def __init__(
-        self, store: CentralStore, tokens: dict[str, str], limits: ServerLimits, faults: FaultQueue,
+        self,
+        store: CentralStore,
+        tokens: dict[str, str],
+        limits: ServerLimits,
+        faults: FaultQueue,
     ) -> None:
         self.store = store
         self.tokens = tokens
@@ -172,8 +179,12 @@ class CentralApp:
 
     async def limits_route(self, request: Request, station_id: str, fault: Fault | None) -> Response:
         return JSONResponse(
-            {"protocol": 1, "station_id": station_id, "max_batch_events": self.limits.max_batch_events,
-             "max_body_bytes": self.limits.max_body_bytes}
+            {
+                "protocol": 1,
+                "station_id": station_id,
+                "max_batch_events": self.limits.max_batch_events,
+                "max_body_bytes": self.limits.max_body_bytes,
+            }
         )
 
     async def push_route(self, request: Request, station_id: str, fault: Fault | None) -> Response:
@@ -195,8 +206,9 @@ class CentralApp:
             return JSONResponse(prior[1].body, status_code=prior[1].status, headers={"Idempotent-Replayed": "true"})
         marker = (station_id, key)
         if marker in self.in_flight:
-            return _error(409, "a request with this Idempotency-Key is still being applied",
-                          headers={"Retry-After": "1"})
+            return _error(
+                409, "a request with this Idempotency-Key is still being applied", headers={"Retry-After": "1"}
+            )
         self.in_flight.add(marker)
         try:
             if fault is not None and fault.kind == "slow":
@@ -277,13 +289,18 @@ class CentralApp:
         if not isinstance(event_id, str) or not event_id:
             return JSONResponse(
                 {"type": "epcisException:ValidationException", "title": "eventID is required", "status": 400},
-                status_code=400, media_type="application/problem+json",
+                status_code=400,
+                media_type="application/problem+json",
             )
         if not self.store.add_epcis_event(station_id, event_id, json.dumps(event)):
             return JSONResponse(
-                {"type": "epcisException:ResourceAlreadyExistsException",
-                 "title": "A resource with the provided identifier already exists.", "status": 409},
-                status_code=409, media_type="application/problem+json",
+                {
+                    "type": "epcisException:ResourceAlreadyExistsException",
+                    "title": "A resource with the provided identifier already exists.",
+                    "status": 409,
+                },
+                status_code=409,
+                media_type="application/problem+json",
             )
         return Response(status_code=201, headers={"Location": f"/epcis/events/{event_id}"})
 
@@ -335,10 +352,8 @@ def create_app(
         Route("/healthz", lambda request: JSONResponse({"ok": True})),
         Route("/v1/limits", central.guarded("limits", central.limits_route), methods=["GET"]),
         Route("/v1/events", central.guarded("push", central.push_route), methods=["POST"]),
-        Route(f"{day}/manifest", central.guarded("manifest", central._versioned_get("manifests")),
-              methods=["GET"]),
-        Route(f"{day}/manifest", central.guarded("manifest", central._versioned_put("manifests")),
-              methods=["PUT"]),
+        Route(f"{day}/manifest", central.guarded("manifest", central._versioned_get("manifests")), methods=["GET"]),
+        Route(f"{day}/manifest", central.guarded("manifest", central._versioned_put("manifests")), methods=["PUT"]),
         Route(f"{day}/plan", central.guarded("plan", central._versioned_get("plans")), methods=["GET"]),
         Route(f"{day}/plan", central.guarded("plan", central._versioned_put("plans")), methods=["PUT"]),
         Route("/epcis/events", central.guarded("epcis", central.epcis_event_route), methods=["POST"]),

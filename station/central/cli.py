@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--max-batch-events", type=int, default=500)
     serve.add_argument("--max-body-bytes", type=int, default=2_000_000)
     serve.add_argument(
-        "--enable-fault-injection", action="store_true",
+        "--enable-fault-injection",
+        action="store_true",
         help="accept POST /_faults (tests only: never on a pilot server)",
     )
     serve.add_argument("--log-level", default="info")
@@ -36,8 +37,13 @@ def run_serve(args: argparse.Namespace) -> int:
     from station.central.server import serve
 
     serve(
-        args.host, args.port, args.data_dir, args.tokens, enable_fault_admin=args.enable_fault_injection,
-        limits=ServerLimits(args.max_batch_events, args.max_body_bytes), log_level=args.log_level,
+        args.host,
+        args.port,
+        args.data_dir,
+        args.tokens,
+        enable_fault_admin=args.enable_fault_injection,
+        limits=ServerLimits(args.max_batch_events, args.max_body_bytes),
+        log_level=args.log_level,
     )
     return 0
 

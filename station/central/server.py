@@ -21,12 +21,16 @@ from station.central.app import ServerLimits, create_app, read_tokens
 
 
 def serve(
-    host: str, port: int, data_dir: Path, tokens_file: Path, *, enable_fault_admin: bool = False,
-    limits: ServerLimits | None = None, log_level: str = "info",
+    host: str,
+    port: int,
+    data_dir: Path,
+    tokens_file: Path,
+    *,
+    enable_fault_admin: bool = False,
+    limits: ServerLimits | None = None,
+    log_level: str = "info",
 ) -> None:
-    app = create_app(
-        Path(data_dir), read_tokens(tokens_file), limits=limits, enable_fault_admin=enable_fault_admin
-    )
+    app = create_app(Path(data_dir), read_tokens(tokens_file), limits=limits, enable_fault_admin=enable_fault_admin)
     # One worker: the SQLite store is one connection guarded by a lock.
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
 
@@ -35,7 +39,12 @@ class ServerThread:
     """A real uvicorn serving ``app`` on 127.0.0.1 in a daemon thread (tests, bench, demo)."""
 
     def __init__(
-        self, app: Starlette, *, host: str = "127.0.0.1", port: int = 0, ssl_certfile: Path | None = None,
+        self,
+        app: Starlette,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_certfile: Path | None = None,
         ssl_keyfile: Path | None = None,
     ) -> None:
         self.app = app
@@ -45,7 +54,10 @@ class ServerThread:
         self.host, self.port = self.sock.getsockname()[:2]
         self.scheme = "https" if ssl_certfile else "http"
         config = uvicorn.Config(
-            app, log_level="critical", access_log=False, timeout_graceful_shutdown=1,
+            app,
+            log_level="critical",
+            access_log=False,
+            timeout_graceful_shutdown=1,
             ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         )

@@ -120,7 +120,11 @@ class CentralStore:
             self._bump("duplicate_requests")
 
     def apply_batch(
-        self, station_id: str, key: str, body_sha256: str, events: list[dict[str, Any]],
+        self,
+        station_id: str,
+        key: str,
+        body_sha256: str,
+        events: list[dict[str, Any]],
     ) -> Stored:
         """Insert the events (a known id is a no-op) and record the answer, atomically."""
         received = _now()
@@ -134,9 +138,17 @@ class CentralStore:
                         "occurred_at, clock_synced, tracking_id, received_at, payload) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
-                            ev["event_id"], station_id, ev["seq"], ev.get("hub"), ev.get("day"),
-                            ev["kind"], ev["occurred_at"], int(bool(ev["clock_synced"])),
-                            ev.get("tracking_id"), received, json.dumps(ev, separators=(",", ":")),
+                            ev["event_id"],
+                            station_id,
+                            ev["seq"],
+                            ev.get("hub"),
+                            ev.get("day"),
+                            ev["kind"],
+                            ev["occurred_at"],
+                            int(bool(ev["clock_synced"])),
+                            ev.get("tracking_id"),
+                            received,
+                            json.dumps(ev, separators=(",", ":")),
                         ),
                     )
                     accepted += cur.rowcount
@@ -163,24 +175,27 @@ class CentralStore:
         assert table in ("manifests", "plans")
         cols = "version, body" + (", station_id" if table == "plans" else "")
         with self.lock:
-            row = self.conn.execute(
-                f"SELECT {cols} FROM {table} WHERE hub = ? AND day = ?", (hub, day)
-            ).fetchone()
+            row = self.conn.execute(f"SELECT {cols} FROM {table} WHERE hub = ? AND day = ?", (hub, day)).fetchone()
         if row is None:
             return None
         return Versioned(row[0], row[1], row[2] if table == "plans" else None)
 
     def put_versioned(
-        self, table: str, hub: str, day: str, body: str, *, station_id: str, if_version: int | None,
+        self,
+        table: str,
+        hub: str,
+        day: str,
+        body: str,
+        *,
+        station_id: str,
+        if_version: int | None,
     ) -> int | None:
         """Store a new version; None when ``if_version`` is given and is not the current one."""
         assert table in ("manifests", "plans")
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                row = self.conn.execute(
-                    f"SELECT version FROM {table} WHERE hub = ? AND day = ?", (hub, day)
-                ).fetchone()
+                row = self.conn.execute(f"SELECT version FROM {table} WHERE hub = ? AND day = ?", (hub, day)).fetchone()
                 current = row[0] if row else 0
                 if if_version is not None and if_version != current:
                     self.conn.execute("ROLLBACK")
@@ -194,8 +209,7 @@ class CentralStore:
                     )
                 else:
                     self.conn.execute(
-                        "INSERT OR REPLACE INTO manifests (hub, day, version, body, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO manifests (hub, day, version, body, updated_at) VALUES (?, ?, ?, ?, ?)",
                         (hub, day, version, body, _now()),
                     )
                 self.conn.execute("COMMIT")
@@ -209,8 +223,7 @@ class CentralStore:
         """False when the event id is already held (EPCIS: 409 ResourceAlreadyExists)."""
         with self.lock:
             cur = self.conn.execute(
-                "INSERT OR IGNORE INTO epcis_events (event_id, station_id, body, received_at) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO epcis_events (event_id, station_id, body, received_at) VALUES (?, ?, ?, ?)",
                 (event_id, station_id, body, _now()),
             )
             return cur.rowcount == 1
@@ -239,9 +252,7 @@ class CentralStore:
             if station_id is None:
                 rows = self.conn.execute("SELECT event_id FROM events").fetchall()
             else:
-                rows = self.conn.execute(
-                    "SELECT event_id FROM events WHERE station_id = ?", (station_id,)
-                ).fetchall()
+                rows = self.conn.execute("SELECT event_id FROM events WHERE station_id = ?", (station_id,)).fetchall()
         return [r[0] for r in rows]
 
     def integrity_check(self) -> str:

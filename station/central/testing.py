@@ -26,8 +26,14 @@ def write_tokens(path: Path, station_ids: list[str]) -> dict[str, str]:
 
 
 def station_config(
-    data_dir: Path, url: str, token: str, *, station_id: str = "S1", timeout_s: float = 2.0,
-    batch_size: int = 500, ca_file: Path | None = None,
+    data_dir: Path,
+    url: str,
+    token: str,
+    *,
+    station_id: str = "S1",
+    timeout_s: float = 2.0,
+    batch_size: int = 500,
+    ca_file: Path | None = None,
 ) -> Config:
     """The demo config of a station in ``data_dir`` whose [server] points at ``url``."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -35,8 +41,7 @@ def station_config(
     token_file.write_text(token + "\n", encoding="utf-8")
     token_file.chmod(0o600)
     base = load_config(None, data_dir)
-    server = ServerConfig(url=url, token_file=token_file, ca_file=ca_file, timeout_s=timeout_s,
-                          batch_size=batch_size)
+    server = ServerConfig(url=url, token_file=token_file, ca_file=ca_file, timeout_s=timeout_s, batch_size=batch_size)
     return dataclasses.replace(base, station_id=station_id, server=server)
 
 
@@ -53,8 +58,12 @@ class Central:
 
 @contextmanager
 def running_central(
-    data_dir: Path, station_ids: list[str] | None = None, *, limits: ServerLimits | None = None,
-    ssl_certfile: Path | None = None, ssl_keyfile: Path | None = None,
+    data_dir: Path,
+    station_ids: list[str] | None = None,
+    *,
+    limits: ServerLimits | None = None,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
 ) -> Iterator[Central]:
     tokens = write_tokens_dict(station_ids or ["S1"])
     store = CentralStore.in_dir(data_dir)

@@ -62,9 +62,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
             status = push_once(store, config, max_failures=args.max_failures)
             done = status.backlog == 0 and status.state.value == "ok"
-            _print(args, status.to_json(),
-                   f"sync {status.label()}: {status.backlog} left, {status.quarantined} quarantined"
-                   + (f"\n{status.alert}" if status.alert else ""))
+            _print(
+                args,
+                status.to_json(),
+                f"sync {status.label()}: {status.backlog} left, {status.quarantined} quarantined"
+                + (f"\n{status.alert}" if status.alert else ""),
+            )
             return 0 if done else 1
         return _forever(config, store)
     finally:
@@ -81,12 +84,15 @@ def _status(args: argparse.Namespace, store: Any) -> int:
     data.pop("state")  # without the network the state is unknown; --once tells it
     data.pop("label")
     data["quarantined_events"] = [
-        {"event_id": q.event_id, "seq": q.seq, "status": q.status_code, "reason": q.reason,
-         "at": q.quarantined_at} for q in quarantined
+        {"event_id": q.event_id, "seq": q.seq, "status": q.status_code, "reason": q.reason, "at": q.quarantined_at}
+        for q in quarantined
     ]
     last = status.last_good_sync.isoformat(timespec="seconds") if status.last_good_sync else "never"
-    lines = [f"backlog: {status.backlog} events", f"last good sync: {last}",
-             f"quarantined: {status.quarantined} events (refused by the server, kept)"]
+    lines = [
+        f"backlog: {status.backlog} events",
+        f"last good sync: {last}",
+        f"quarantined: {status.quarantined} events (refused by the server, kept)",
+    ]
     lines += [f"  seq {q.seq} {q.event_id}: {q.status_code} {q.reason}" for q in quarantined]
     _print(args, data, "\n".join(lines))
     return 0
@@ -113,8 +119,11 @@ def _forever(config: Any, store: Any) -> int:
     from station.sync.task import run_sync
 
     def show(status: SyncStatus) -> None:
-        print(f"sync {status.label()}: backlog {status.backlog}, quarantined {status.quarantined}",
-              file=sys.stderr, flush=True)
+        print(
+            f"sync {status.label()}: backlog {status.backlog}, quarantined {status.quarantined}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     try:
         asyncio.run(run_sync(store, config, show))

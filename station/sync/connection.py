@@ -100,8 +100,13 @@ def is_tls_error(exc: BaseException) -> bool:
     A handshake cut short by the network (EOF, reset) is not one: flaky Wi-Fi must not
     stop sync, so those count as connection errors and are retried.
     """
-    transient = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError, ssl.SSLWantReadError,
-                 ssl.SSLWantWriteError)
+    transient = (
+        ssl.SSLEOFError,
+        ssl.SSLZeroReturnError,
+        ssl.SSLSyscallError,
+        ssl.SSLWantReadError,
+        ssl.SSLWantWriteError,
+    )
     seen: BaseException | None = exc
     for _ in range(10):
         if seen is None:

@@ -38,7 +38,9 @@ class EpcisCaptureTarget:
             event = object_event(json.loads(row.payload), with_context=True)
             if event is not None:
                 request = client.build_request(
-                    "POST", self.events_path, content=json.dumps(event).encode(),
+                    "POST",
+                    self.events_path,
+                    content=json.dumps(event).encode(),
                     headers={"Content-Type": "application/ld+json", "GS1-EPCIS-Version": "2.0.0"},
                 )
                 response = await send(client, request)

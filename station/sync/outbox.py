@@ -60,9 +60,7 @@ class Outbox:
 
     def head(self, limit: int) -> list[OutboxRow]:
         """The oldest ``limit`` pending events, in sequence order."""
-        rows = self.store.query(
-            "SELECT event_id, seq, payload FROM outbox ORDER BY seq LIMIT ?", (max(1, limit),)
-        )
+        rows = self.store.query("SELECT event_id, seq, payload FROM outbox ORDER BY seq LIMIT ?", (max(1, limit),))
         return [OutboxRow(r["event_id"], r["seq"], r["payload"]) for r in rows]
 
     def backlog(self) -> int:

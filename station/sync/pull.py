@@ -59,12 +59,16 @@ class PullResult:
         return dict(self.__dict__)
 
     def describe(self) -> str:
-        return (f"{self.day}: manifest {self.manifest}"
-                + (f" (version {self.manifest_version})" if self.manifest_version else "")
-                + f", plan {self.plan}" + (f" (version {self.plan_version})" if self.plan_version else ""))
+        return (
+            f"{self.day}: manifest {self.manifest}"
+            + (f" (version {self.manifest_version})" if self.manifest_version else "")
+            + f", plan {self.plan}"
+            + (f" (version {self.plan_version})" if self.plan_version else "")
+        )
 
 
 # -- documents on the wire ----------------------------------------------------------
+
 
 def _hhmm(value: time | None) -> str | None:
     return None if value is None else value.strftime("%H:%M")
@@ -75,44 +79,89 @@ def _time(value: Any) -> time | None:
 
 
 def parcel_to_json(p: Parcel) -> dict[str, Any]:
-    return {"tracking_id": p.tracking_id, "recipient": p.recipient, "address": p.address,
-            "postal_code": p.postal_code, "lat": p.lat, "lon": p.lon, "weight_kg": p.weight_kg,
-            "window_start": _hhmm(p.window_start), "window_end": _hhmm(p.window_end), "codes": list(p.codes)}
+    return {
+        "tracking_id": p.tracking_id,
+        "recipient": p.recipient,
+        "address": p.address,
+        "postal_code": p.postal_code,
+        "lat": p.lat,
+        "lon": p.lon,
+        "weight_kg": p.weight_kg,
+        "window_start": _hhmm(p.window_start),
+        "window_end": _hhmm(p.window_end),
+        "codes": list(p.codes),
+    }
 
 
 def parcel_from_json(d: dict[str, Any]) -> Parcel:
     return Parcel(
-        tracking_id=str(d["tracking_id"]), recipient=str(d.get("recipient", "")), address=str(d.get("address", "")),
-        postal_code=str(d.get("postal_code") or ""), lat=d.get("lat"), lon=d.get("lon"),
-        weight_kg=float(d.get("weight_kg") or 0.0), window_start=_time(d.get("window_start")),
-        window_end=_time(d.get("window_end")), codes=tuple(d.get("codes") or ()),
+        tracking_id=str(d["tracking_id"]),
+        recipient=str(d.get("recipient", "")),
+        address=str(d.get("address", "")),
+        postal_code=str(d.get("postal_code") or ""),
+        lat=d.get("lat"),
+        lon=d.get("lon"),
+        weight_kg=float(d.get("weight_kg") or 0.0),
+        window_start=_time(d.get("window_start")),
+        window_end=_time(d.get("window_end")),
+        codes=tuple(d.get("codes") or ()),
     )
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     return {
-        "routes": [{"van_id": r.van_id, "lane": r.lane, "stops": [list(s) for s in r.stops], "km": r.km,
-                    "minutes": r.minutes, "load": r.load, "load_kg": r.load_kg} for r in plan.routes],
-        "unplanned": dict(plan.unplanned), "cost": plan.cost, "solver": plan.solver, "seconds": plan.seconds,
+        "routes": [
+            {
+                "van_id": r.van_id,
+                "lane": r.lane,
+                "stops": [list(s) for s in r.stops],
+                "km": r.km,
+                "minutes": r.minutes,
+                "load": r.load,
+                "load_kg": r.load_kg,
+            }
+            for r in plan.routes
+        ],
+        "unplanned": dict(plan.unplanned),
+        "cost": plan.cost,
+        "solver": plan.solver,
+        "seconds": plan.seconds,
     }
 
 
 def plan_from_json(d: dict[str, Any]) -> Plan:
     routes = tuple(
-        Route(van_id=str(r["van_id"]), lane=int(r["lane"]), stops=tuple(tuple(s) for s in r["stops"]),
-              km=float(r.get("km", 0.0)), minutes=float(r.get("minutes", 0.0)), load=int(r.get("load", 0)),
-              load_kg=float(r.get("load_kg", 0.0)))
+        Route(
+            van_id=str(r["van_id"]),
+            lane=int(r["lane"]),
+            stops=tuple(tuple(s) for s in r["stops"]),
+            km=float(r.get("km", 0.0)),
+            minutes=float(r.get("minutes", 0.0)),
+            load=int(r.get("load", 0)),
+            load_kg=float(r.get("load_kg", 0.0)),
+        )
         for r in d.get("routes", [])
     )
-    return Plan(routes=routes, unplanned=dict(d.get("unplanned", {})), cost=float(d.get("cost", 0.0)),
-                solver=str(d.get("solver", "central")), seconds=float(d.get("seconds", 0.0)))
+    return Plan(
+        routes=routes,
+        unplanned=dict(d.get("unplanned", {})),
+        cost=float(d.get("cost", 0.0)),
+        solver=str(d.get("solver", "central")),
+        seconds=float(d.get("seconds", 0.0)),
+    )
 
 
 # -- requests ---------------------------------------------------------------------
 
+
 def _client(server: ServerSettings) -> httpx.Client:
-    return httpx.Client(base_url=server.url.rstrip("/"), auth=BearerToken(server), verify=tls_verify(server),
-                        timeout=httpx.Timeout(server.timeout_s), follow_redirects=False)
+    return httpx.Client(
+        base_url=server.url.rstrip("/"),
+        auth=BearerToken(server),
+        verify=tls_verify(server),
+        timeout=httpx.Timeout(server.timeout_s),
+        follow_redirects=False,
+    )
 
 
 def _day_path(hub: str, day: str, what: str) -> str:
@@ -155,8 +204,7 @@ def pull_day(station: DayStation, config: PullConfig, *, day: str | None = None)
         elif response.status_code != 404:
             _check(response)
             parcels = [parcel_from_json(p) for p in response.json().get("parcels", [])]
-            station.replace_manifest(parcels, version=f"central:{hub}:{day}:v{m_version}",
-                                     day=date.fromisoformat(day))
+            station.replace_manifest(parcels, version=f"central:{hub}:{day}:v{m_version}", day=date.fromisoformat(day))
             outbox.set_state(m_key, response.headers.get("ETag", ""))
             manifest = "updated"
 
@@ -194,8 +242,7 @@ def publish_plan(station: DayStation, config: PullConfig, *, day: str | None = N
     headers = {"Content-Type": "application/json", "If-Match": seen or '"v0"'}
     with _client(config.server) as client:
         try:
-            response = client.put(_day_path(hub, day, "plan"), content=json.dumps(plan_to_json(plan)),
-                                  headers=headers)
+            response = client.put(_day_path(hub, day, "plan"), content=json.dumps(plan_to_json(plan)), headers=headers)
         except httpx.HTTPError as exc:
             raise SyncError(f"central server unreachable: {exc}") from exc
         if response.status_code == 412:
@@ -208,9 +255,10 @@ def publish_plan(station: DayStation, config: PullConfig, *, day: str | None = N
 def publish_manifest(server: ServerSettings, hub: str, day: str, parcels: list[Parcel]) -> int:
     """Upload a day's manifest (what a company's system does; the tests and demo use it)."""
     with _client(server) as client:
-        response = client.put(_day_path(hub, day, "manifest"),
-                              content=json.dumps({"hub": hub, "day": day,
-                                                  "parcels": [parcel_to_json(p) for p in parcels]}),
-                              headers={"Content-Type": "application/json"})
+        response = client.put(
+            _day_path(hub, day, "manifest"),
+            content=json.dumps({"hub": hub, "day": day, "parcels": [parcel_to_json(p) for p in parcels]}),
+            headers={"Content-Type": "application/json"},
+        )
         _check(response)
     return int(response.json()["version"])

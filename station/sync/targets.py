@@ -40,7 +40,11 @@ class PushFailure(Exception):
 
 class Retry(PushFailure):
     def __init__(
-        self, reason: str, *, status: int | None = None, retry_after: float | None = None,
+        self,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
         offline: bool = False,
     ) -> None:
         super().__init__(reason, status=status)

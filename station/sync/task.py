@@ -90,8 +90,13 @@ async def run_sync(
             return
         async with async_client(server, auth) as client:
             pusher = Pusher(
-                outbox, make_target(config), client, auth=auth, batch_size=server.batch_size,
-                backoff=backoff, on_status=status_cb,
+                outbox,
+                make_target(config),
+                client,
+                auth=auth,
+                batch_size=server.batch_size,
+                backoff=backoff,
+                on_status=status_cb,
             )
             limits_known = False
             since_contact = heartbeat_s
@@ -130,7 +135,10 @@ async def run_sync(
 
 
 async def _stopped_forever(
-    outbox: Outbox, reason: str, status_cb: StatusCallback | None, idle_s: float,
+    outbox: Outbox,
+    reason: str,
+    status_cb: StatusCallback | None,
+    idle_s: float,
     pusher: Pusher | None = None,
 ) -> None:
     """Keep the screen's backlog count current while sync is stopped; never send."""
@@ -144,7 +152,11 @@ async def _stopped_forever(
 
 
 async def push_until_empty(
-    store: Store, config: SyncConfig, *, max_failures: int = 3, backoff: Backoff | None = None,
+    store: Store,
+    config: SyncConfig,
+    *,
+    max_failures: int = 3,
+    backoff: Backoff | None = None,
     status_cb: StatusCallback | None = None,
 ) -> tuple[SyncStatus, int]:
     """Push everything pending; give up after ``max_failures`` failed retries in a row."""
@@ -153,8 +165,13 @@ async def push_until_empty(
     auth = BearerToken(server)
     async with async_client(server, auth) as client:
         pusher = Pusher(
-            outbox, make_target(config), client, auth=auth, batch_size=server.batch_size,
-            backoff=backoff, on_status=status_cb,
+            outbox,
+            make_target(config),
+            client,
+            auth=auth,
+            batch_size=server.batch_size,
+            backoff=backoff,
+            on_status=status_cb,
         )
         try:
             failures = 0
@@ -180,7 +197,11 @@ async def push_until_empty(
 
 
 def push_once(
-    store: Store, config: SyncConfig, *, max_failures: int = 3, backoff: Backoff | None = None,
+    store: Store,
+    config: SyncConfig,
+    *,
+    max_failures: int = 3,
+    backoff: Backoff | None = None,
 ) -> SyncStatus:
     """Synchronous wrapper for the CLI: push everything pending and return the status.
 

@@ -68,8 +68,15 @@ class StationApp(App[int]):
         Binding("f10", "quit_station", "Quit", show=False),
     ]
 
-    def __init__(self, station: Station, slots: list[ScannerSlot], queue: PrintQueue, *,
-                 demo_feed: Iterator[str] | None = None, kiosk: bool = False) -> None:
+    def __init__(
+        self,
+        station: Station,
+        slots: list[ScannerSlot],
+        queue: PrintQueue,
+        *,
+        demo_feed: Iterator[str] | None = None,
+        kiosk: bool = False,
+    ) -> None:
         super().__init__()
         self.station = station
         self.slots = slots
@@ -116,18 +123,21 @@ class StationApp(App[int]):
 
     # ---- the scan path --------------------------------------------------------------
 
-    async def process(self, data: bytes | str, *, device: str, role: str = "sort",
-                      slot: ScannerSlot | None = None) -> Decision | None:
+    async def process(
+        self, data: bytes | str, *, device: str, role: str = "sort", slot: ScannerSlot | None = None
+    ) -> Decision | None:
         """One scan: commit in the writer thread, then show it. None if it could not be saved."""
         loop = asyncio.get_running_loop()
         framing = slot.framing if slot is not None else None
         try:
             decision = await loop.run_in_executor(
-                self._writer, functools.partial(self.station.scan, data, device=device, role=role, framing=framing))
+                self._writer, functools.partial(self.station.scan, data, device=device, role=role, framing=framing)
+            )
         except Exception as exc:  # a full or failing disk: the scan is NOT acknowledged
             log.exception("scan from %s could not be recorded", device)
-            self.dock.show_failure(f"the station could not record this scan ({exc}); scan again, "
-                                   "and call the hub lead if it happens again")
+            self.dock.show_failure(
+                f"the station could not record this scan ({exc}); scan again, and call the hub lead if it happens again"
+            )
             self.bell()
             return None
         self.last_decision = decision
@@ -161,8 +171,12 @@ class StationApp(App[int]):
         from station.sync.task import run_sync
 
         self.sync_text = "sync: starting"
-        self.run_worker(run_sync(self.station.store, self.station.config, self._on_sync_status,
-                                 wake=self._sync_wake), group="sync", name="sync", exit_on_error=False)
+        self.run_worker(
+            run_sync(self.station.store, self.station.config, self._on_sync_status, wake=self._sync_wake),
+            group="sync",
+            name="sync",
+            exit_on_error=False,
+        )
         self.set_interval(PULL_EVERY_S, self._pull_day)
         self.call_later(self._pull_day)
 
@@ -180,9 +194,11 @@ class StationApp(App[int]):
             changes = await loop.run_in_executor(self._reader, dock.manifest_changes, self.station, 1)
             if changes:
                 added, cancelled = len(changes[0]["added"]), len(changes[0]["cancelled"])
-                self.notify(f"New manifest from the central server: {added} parcels added, {cancelled} cancelled."
-                            + (" Press F6 to plan the new parcels." if added and result.plan != "updated" else ""),
-                            timeout=15)
+                self.notify(
+                    f"New manifest from the central server: {added} parcels added, {cancelled} cancelled."
+                    + (" Press F6 to plan the new parcels." if added and result.plan != "updated" else ""),
+                    timeout=15,
+                )
         if result.plan == "updated":
             self.notify("A new plan arrived from the central server.", timeout=8)
 
@@ -238,8 +254,10 @@ class StationApp(App[int]):
         scanners = ", ".join(self._scanner_text(slot) for slot in self.slots) or "none"
         printers = ", ".join(snap.printers) or "none"
         waiting = f" - {snap.labels_waiting} LABELS WAITING" if snap.labels_waiting else ""
-        return (f"{planning}scanner: {scanners} | printer: {printers}{waiting} | {self.sync_text}, "
-                f"{snap.backlog} events to send")
+        return (
+            f"{planning}scanner: {scanners} | printer: {printers}{waiting} | {self.sync_text}, "
+            f"{snap.backlog} events to send"
+        )
 
     @staticmethod
     def _scanner_text(slot: ScannerSlot) -> str:
@@ -278,8 +296,12 @@ class StationApp(App[int]):
         await self.push_screen(screen)
         loop = asyncio.get_running_loop()
         report = await loop.run_in_executor(self._reader, self.station.report)
-        screen.fill([(lane.lane, lane.van, lane.planned, lane.sorted, max(0, lane.planned - lane.sorted))
-                     for lane in report.lanes])
+        screen.fill(
+            [
+                (lane.lane, lane.van, lane.planned, lane.sorted, max(0, lane.planned - lane.sorted))
+                for lane in report.lanes
+            ]
+        )
 
     async def action_exceptions(self) -> None:
         screen = ExceptionsScreen()
@@ -294,8 +316,9 @@ class StationApp(App[int]):
     async def resolve_exception(self, tracking_id: str, action: str, van: str | None) -> None:
         loop = asyncio.get_running_loop()
         try:
-            decision = await loop.run_in_executor(self._writer, functools.partial(
-                dock.resolve_exception, self.station, tracking_id, action, van_id=van))
+            decision = await loop.run_in_executor(
+                self._writer, functools.partial(dock.resolve_exception, self.station, tracking_id, action, van_id=van)
+            )
         except StationError as exc:
             self.notify(str(exc), severity="error", timeout=4)
             return
@@ -308,21 +331,40 @@ class StationApp(App[int]):
         if self.last_decision is None:
             self.notify("Scan the parcel first.", timeout=2)
             return
-        await self.process(station_code("command", "REPRINT"), device=self.last_device,
-                           role=self.keyboard_role if self.last_device == "keyboard" else "sort")
+        await self.process(
+            station_code("command", "REPRINT"),
+            device=self.last_device,
+            role=self.keyboard_role if self.last_device == "keyboard" else "sort",
+        )
 
     async def action_day_close(self) -> None:
         screen = DayCloseScreen()
         await self.push_screen(screen)
         loop = asyncio.get_running_loop()
         report = await loop.run_in_executor(self._reader, day_close, self.station)
-        screen.fill([(v.lane, v.van, v.planned, v.sorted, v.loaded, v.missing, v.not_loaded, v.misloads,
-                      "closed" if v.closed else "open") for v in report.vans])
+        screen.fill(
+            [
+                (
+                    v.lane,
+                    v.van,
+                    v.planned,
+                    v.sorted,
+                    v.loaded,
+                    v.missing,
+                    v.not_loaded,
+                    v.misloads,
+                    "closed" if v.closed else "open",
+                )
+                for v in report.vans
+            ]
+        )
         notes = [f"not in the manifest: {len(report.not_in_manifest)}   open exceptions: {report.open_exceptions}"]
         notes += [f"PULL FROM LANE {c['lane']}: {c['tracking_id']} (cancelled)" for c in report.cancelled_in_lanes]
         for change in report.changes[:3]:
-            notes.append(f"manifest {change['version']} at {change['at'][11:16]}: {len(change['added'])} added, "
-                         f"{len(change['cancelled'])} cancelled")
+            notes.append(
+                f"manifest {change['version']} at {change['at'][11:16]}: {len(change['added'])} added, "
+                f"{len(change['cancelled'])} cancelled"
+            )
         screen.notes("\n".join(notes))
 
     async def action_print_day_close(self) -> None:
@@ -369,8 +411,7 @@ class StationApp(App[int]):
                 await asyncio.sleep(0.3)
             plan = await loop.run_in_executor(None, job.result)
             await loop.run_in_executor(self._writer, self.station.save_plan, plan)
-            self.notify(f"New plan: {len(plan.routes)} vans, {len(plan.unplanned)} parcels not planned.",
-                        timeout=5)
+            self.notify(f"New plan: {len(plan.routes)} vans, {len(plan.unplanned)} parcels not planned.", timeout=5)
         except StationError as exc:
             self.notify(f"Planning failed: {exc}", severity="error", timeout=6)
         finally:

@@ -11,8 +11,9 @@ from station.devices import build_print_queue, build_scanners
 from station.ui.app import StationApp
 
 
-def build_app(config: Config, *, demo_codes: Iterator[str] | None = None,
-              interval_s: float | None = None) -> StationApp:
+def build_app(
+    config: Config, *, demo_codes: Iterator[str] | None = None, interval_s: float | None = None
+) -> StationApp:
     station = Station.open(config)
     slots = build_scanners(config, demo_codes=demo_codes, interval_s=interval_s)
     queue = build_print_queue(config, station.store)

@@ -113,8 +113,6 @@ class LanesScreen(TableScreen):
     columns = ("lane", "van", "planned", "sorted", "still to sort")
 
 
-
-
 class ExceptionsScreen(TableScreen):
     """Parcels in exception; the hub lead works through them with R, A and T."""
 

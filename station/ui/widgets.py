@@ -75,8 +75,17 @@ class RecentScans(Static):
         lane = f"lane {decision.lane}" if decision.lane is not None else ""
         line = Text.assemble(
             (f"{at} ", "dim"),
-            (f"{word:<16}", {"good": "green", "repeat": "yellow", "bad": "red", "warn": "magenta",
-                             "alarm": "bold red", "info": "cyan"}.get(look, "")),
+            (
+                f"{word:<16}",
+                {
+                    "good": "green",
+                    "repeat": "yellow",
+                    "bad": "red",
+                    "warn": "magenta",
+                    "alarm": "bold red",
+                    "info": "cyan",
+                }.get(look, ""),
+            ),
             f" {lane:<8} {(decision.tracking_id or decision.code)[:24]:<24} {decision.reason or ''}",
         )
         line.no_wrap = True
@@ -95,8 +104,12 @@ class LaneProgress(Static):
         cells = []
         for lane in lanes:
             done = lane["sorted"] >= lane["planned"] > 0
-            cells.append(Text(f"{lane['lane']:>3} {lane['van']:<4}{lane['sorted']:>4}/{lane['planned']:<4}",
-                              style="green" if done else ""))
+            cells.append(
+                Text(
+                    f"{lane['lane']:>3} {lane['van']:<4}{lane['sorted']:>4}/{lane['planned']:<4}",
+                    style="green" if done else "",
+                )
+            )
         rows = max(1, self.content_size.height - 1)
         columns = 1 if len(cells) <= rows else 2
         per_column = -(-len(cells) // columns)
