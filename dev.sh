@@ -52,9 +52,8 @@ case "$command" in
             "$VENV/bin/python" "$script"
         done
         echo "== bench/routing.py (30 s per instance and solver: about 25 minutes)"
-        if [ $# -eq 0 ]; then  # the reference instances in shared/, beside this checkout
-            set -- --time-limit 30 ../shared/data/routing/cvrp/*.vrp ../shared/data/routing/vrptw/*.txt \
-                ../shared/data/routing/vrptw/*.vrp
+        if [ $# -eq 0 ]; then  # the published instances, vendored in bench/data/routing (SOURCE.md there)
+            set -- --time-limit 30 bench/data/routing/cvrp/*.vrp bench/data/routing/vrptw/*
         fi
         "$VENV/bin/python" bench/routing.py "$@"
         ;;

@@ -10,7 +10,7 @@ Conventions: X instances use rounded Euclidean distances (integers); Solomon and
 Gehring-Homberger use distances truncated to one decimal (solved in tenths), distance only, with
 the instance's fleet size as a limit.
 
-    .venv/bin/python bench/routing.py /work/shared/data/routing/cvrp/*.vrp --time-limit 30
+    .venv/bin/python bench/routing.py bench/data/routing/cvrp/*.vrp --time-limit 30
     .venv/bin/python bench/routing.py --city 2000 --vans 60 --time-limit 30
 """
 
@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from station.planning.instance import Load, VrpInstance, VrpSolution  # noqa: E402
 from station.planning.search import solve  # noqa: E402
 
-DEFAULT_BKS = Path("/work/shared/data/routing/BKS.csv")
+# The published instances and their best-known costs, vendored (bench/data/routing/SOURCE.md).
+DEFAULT_BKS = Path(__file__).resolve().parent / "data" / "routing" / "BKS.csv"
 SOLVERS = ("station", "vroom", "pyvrp")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import random
 import uuid
 from pathlib import Path
@@ -24,21 +23,13 @@ from station.epcis import GS1_SSCC, document, export_document, object_event, par
 from station.sync.backoff import Backoff
 from station.sync.task import push_until_empty
 
-
-def shared_dir() -> Path:
-    here = Path(__file__).resolve().parents[2] / "shared"
-    if here.is_dir():
-        return here
-    env = os.environ.get("STATION_SHARED_DIR")
-    if env and Path(env).is_dir():
-        return Path(env)
-    pytest.skip("shared/ (EPCIS schema) not found beside the clone; set STATION_SHARED_DIR")
-    raise AssertionError  # unreachable
+# The official schema, vendored with its licence and source (tests/data/epcis/SOURCE.md).
+EPCIS_SCHEMA = Path(__file__).resolve().parent / "data" / "epcis" / "EPCIS-JSON-Schema.json"
 
 
 @pytest.fixture(scope="module")
 def validator() -> Draft7Validator:
-    schema = json.loads((shared_dir() / "data" / "epcis" / "EPCIS-JSON-Schema.json").read_text())
+    schema = json.loads(EPCIS_SCHEMA.read_text())
     checker = Draft7Validator.FORMAT_CHECKER
     # Without the format extras "uri" and "date-time" would be silently skipped.
     assert {"uri", "date-time"} <= set(checker.checkers)
