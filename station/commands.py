@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from station import labels
 from station.barcodes import station_code
-from station.labels import field_text
 from station.model import Van
 
 
@@ -62,21 +62,6 @@ def text_sheet(vans: tuple[Van, ...]) -> str:
 
 
 def zpl_sheets(vans: tuple[Van, ...], day: date, station_id: str) -> bytes:
-    """The command codes as 4x6 in. labels, four codes per label, Code 128 each."""
-    rows = catalogue(vans)
-    labels = []
-    for start in range(0, len(rows), 4):
-        parts = [
-            "^XA",
-            "^CI28",
-            "^PW812^LL1218^LH0,0",
-            f"^FO30,20^A0N,40,40^FH^FDCOMMAND CODES  {day.isoformat()}  {field_text(station_id)}^FS",
-        ]
-        for i, row in enumerate(rows[start : start + 4]):
-            y = 90 + i * 280
-            parts.append(f"^FO30,{y}^A0N,44,44^FH^FD{field_text(row['meaning'], 50)}^FS")
-            # Code 128 subset B: the codes hold '$' and ':' (the station's own prefix).
-            parts.append(f"^FO30,{y + 60}^BY3^BCN,140,Y,N,N^FD{row['code']}^FS")
-        parts.append("^XZ")
-        labels.append("\n".join(parts))
-    return ("\n".join(labels) + "\n").encode("utf-8")
+    """The command codes as labels, four codes per 4x6 in. label, Code 128 each."""
+    codes = [labels.CommandCode(row["code"], row["meaning"]) for row in catalogue(vans)]
+    return labels.command_sheet(codes=codes, day=day, station_id=station_id)

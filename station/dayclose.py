@@ -18,9 +18,9 @@ import io
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from station import labels
 from station.core import Station
 from station.dock import manifest_changes, open_exceptions
-from station.labels import field_text
 
 _SCANNED = "EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id AND e.undone_by IS NULL)"
 
@@ -103,26 +103,14 @@ class DayClose:
         return buf.getvalue()
 
     def to_zpl(self, station_id: str) -> bytes:
-        """The day-close summary as one 4x6 in. label: a line per van."""
-        parts = [
-            "^XA",
-            "^CI28",
-            "^PW812^LL1218^LH0,0",
-            f"^FO30,20^A0N,44,44^FH^FDDAY CLOSE {self.day or ''}  {field_text(station_id)}^FS",
-            "^FO30,80^A0N,30,26^FDLANE VAN     PLAN SORT LOAD MISS MISLOAD^FS",
-        ]
-        for i, v in enumerate(self.vans[:30]):
-            parts.append(
-                f"^FO30,{120 + i * 34}^A0N,30,26^FH^FD{v.lane:>4} {field_text(v.van, 7):<7} "
-                f"{v.planned:>4} {v.sorted:>4} {v.loaded:>4} {v.missing:>4} {v.misloads:>4}^FS"
-            )
-        y = 130 + min(len(self.vans), 30) * 34
-        parts.append(
-            f"^FO30,{y}^A0N,30,26^FDnot in manifest: {len(self.not_in_manifest)}   "
-            f"open exceptions: {self.open_exceptions}^FS"
+        """The day-close summary as one label: a line per van."""
+        return labels.day_close_summary(
+            day=self.day or "",
+            station_id=station_id,
+            vans=self.vans,
+            not_in_manifest=len(self.not_in_manifest),
+            open_exceptions=self.open_exceptions,
         )
-        parts.append("^XZ")
-        return ("\n".join(parts) + "\n").encode("utf-8")
 
 
 def day_close(station: Station, *, list_limit: int = 5000) -> DayClose:

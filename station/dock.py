@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from station import commands, printing
+from station import commands, labels, printing
 from station.barcodes import StationCode
 from station.errors import StationError
-from station.labels import field_text
 from station.model import Decision, EventKind, Outcome, Van
 from station.sorting import Verdict
 
@@ -253,23 +252,8 @@ def load_list_zpl(station: Station, db: sqlite_utils.Database, van: Van) -> byte
         "USING (tracking_id) WHERE pp.van_id = ? AND p.cancelled = 0 ORDER BY pp.stop, pp.tracking_id",
         [van.id],
     ).fetchall()
-    per_label = 22
-    out = []
-    for start in range(0, max(len(rows), 1), per_label):
-        parts = [
-            "^XA",
-            "^CI28",
-            "^PW812^LL1218^LH0,0",
-            f"^FO30,20^A0N,50,50^FH^FDVAN {field_text(van.id)}  LANE {van.lane}  {station.day()}^FS",
-        ]
-        for i, (stop, tid, address, loaded) in enumerate(rows[start : start + per_label]):
-            mark = "OK " if loaded else "-- "
-            parts.append(
-                f"^FO30,{90 + i * 50}^A0N,34,30^FH^FD{mark}{stop:>3} {field_text(tid, 22)} {field_text(address, 28)}^FS"
-            )
-        parts.append("^XZ")
-        out.append("\n".join(parts))
-    return ("\n".join(out) + "\n").encode("utf-8")
+    lines = [labels.LoadListLine(stop, tid, address, bool(loaded)) for stop, tid, address, loaded in rows]
+    return labels.load_list(van=van.id, lane=van.lane, day=station.day(), lines=lines)
 
 
 # ---- the hub lead's exceptions ------------------------------------------------------------
