@@ -23,7 +23,7 @@ from pathlib import Path
 
 from station.config import load_config
 from station.core import Station
-from station.demo import generate_day, make_ups
+from station.demo_day import generate_day, make_ups
 from station.model import Plan, Route
 from station.store import connect
 

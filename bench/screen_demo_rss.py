@@ -14,7 +14,7 @@ import resource
 from pathlib import Path
 
 from station.config import load_config
-from station.demo import scan_feed
+from station.demo_day import scan_feed
 from station.demo_run import prepare_day
 from station.ui.launch import build_app
 

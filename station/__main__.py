@@ -1,5 +1,5 @@
 """``python -m station`` is the ``station`` command."""
 
-from station.cli import _entry
+from station.cli.main import _entry
 
 _entry()

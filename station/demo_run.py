@@ -13,14 +13,14 @@ import sys
 import time
 from pathlib import Path
 
-from station.cli_common import setup_logging
+from station.cli.common import setup_logging
 from station.config import Config, load_config
 from station.core import Station
-from station.day_planning import plan_in_worker
-from station.demo import generate_day, scan_feed
+from station.demo_day import generate_day, scan_feed
 from station.devices import build_print_queue, build_scanners
 from station.errors import StationError
 from station.manifest import write_csv
+from station.planning_bridge import plan_in_worker
 from station.store import Store
 
 DEMO_MARK = "demo"
@@ -95,7 +95,7 @@ def run_demo(
         if not slots:
             raise StationError("the config has no scanner for the demo to play")
         queue = build_print_queue(config, station.store)
-        from station.demo import run_scans
+        from station.demo_day import run_scans
 
         summary = asyncio.run(run_scans(station, slots[0], queue, scans))
         queue.close()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from station import commands, labels, printing
+from station import command_codes, labels, printing
 from station.barcodes import StationCode
 from station.errors import StationError
 from station.model import Decision, EventKind, Outcome, Van
@@ -46,7 +46,7 @@ def apply_station_code(
             van=van.id,
             detail={"role": f"load:{van.id}"},
         )
-    command = commands.BY_NAME.get(identity.value)
+    command = command_codes.BY_NAME.get(identity.value)
     if command is None:
         return _command(station, db, code, device, role, f"unknown command {identity.value}: nothing changed", ok=False)
     last = db.conn.execute("SELECT last_tracking_id, last_event_id FROM devices WHERE device = ?", [device]).fetchone()

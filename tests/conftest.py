@@ -9,7 +9,7 @@ import pytest
 
 from station.config import Config, load_config
 from station.core import Station
-from station.demo import generate_day
+from station.demo_day import generate_day
 from station.model import Parcel, Plan, Route
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from station.cli import main
-from station.demo import generate_day
+from station.demo_day import generate_day
 from station.manifest import write_csv
 from station.model import Hub
 

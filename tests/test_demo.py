@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from station.demo import generate_day, gs1_check_digit, scan_feed, ups_check_digit
+from station.demo_day import generate_day, gs1_check_digit, scan_feed, ups_check_digit
 
 
 def test_headless_demo_processes_scans_and_writes_labels(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from station.cli import main
 from station.config import Config, example_config_text, load_config
 from station.core import Station
 from station.dayclose import day_close
-from station.demo import generate_day, make_ups
+from station.demo_day import generate_day, make_ups
 from station.dock import open_exceptions, resolve_exception
 from station.manifest import write_csv
 from station.model import Outcome, Parcel
@@ -37,7 +37,7 @@ def dock_day(tmp_path: Path, config: Config) -> tuple[Station, list[Parcel], Pat
     write_csv(parcels, manifest)
     station = Station.open(config)
     station.import_manifest(manifest)
-    from station.day_planning import plan_and_save
+    from station.planning_bridge import plan_and_save
 
     plan_and_save(station, time_limit_s=1)
     return station, parcels, tmp_path

@@ -32,7 +32,7 @@ async def test_a_scan_on_the_screen_reaches_the_central_server(tmp_path: Path) -
 
 
 async def test_the_screen_takes_the_days_manifest_from_the_central_server(tmp_path: Path) -> None:
-    from station.demo import generate_day
+    from station.demo_day import generate_day
     from station.sync.pull import publish_manifest
 
     with running_central(tmp_path / "central", ["S1"]) as central:

@@ -91,7 +91,7 @@ def test_station_unit_allows_only_the_devices_it_needs() -> None:
 
 
 def test_station_exec_start_is_what_the_cli_accepts() -> None:
-    from station.cli import build_parser
+    from station.cli.main import build_parser
 
     argv = shlex.split(unit("station.service")["Service"]["ExecStart"])
     assert argv[0] == "/opt/station/.venv/bin/station"
@@ -101,7 +101,7 @@ def test_station_exec_start_is_what_the_cli_accepts() -> None:
 
 
 def test_central_exec_start_is_what_the_cli_accepts() -> None:
-    from station.central.cli import add_arguments
+    from station.cli.central import add_arguments
 
     argv = shlex.split(unit("station-central.service")["Service"]["ExecStart"].replace("%d", "/run/credentials/x"))
     assert argv[:3] == ["/opt/station/.venv/bin/station", "central", "serve"]

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from station.central.cli import main
+from station.cli.central import main
 
 sys.exit(main())

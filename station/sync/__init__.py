@@ -6,7 +6,7 @@ quarantine (:mod:`station.sync.outbox`), the wire protocol and its targets
 that drains the outbox (:mod:`station.sync.pusher`), the background task the screen
 runs and the one-shot push the CLI runs (:mod:`station.sync.task`), manifest and plan
 pull (:mod:`station.sync.pull`) and the ``station sync`` / ``central`` / ``export``
-commands (:mod:`station.sync.commands`).
+commands (:mod:`station.cli.sync`).
 
 Importing this package registers the sync tables with the store (cheap: no httpx), so
 ``import station.sync`` before :meth:`station.store.Store.open` is all a caller needs.

@@ -392,8 +392,8 @@ class StationApp(App[int]):
             self.planning.stop()
             self.notify("Stopping the planner: the best plan so far will be kept.", timeout=3)
             return
-        from station.day_planning import problem_for
         from station.planning import PlanningJob
+        from station.planning_bridge import problem_for
 
         loop = asyncio.get_running_loop()
         problem = await loop.run_in_executor(self._reader, problem_for, self.station)

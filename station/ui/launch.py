@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from station.cli_common import setup_logging
+from station.cli.common import setup_logging
 from station.config import Config
 from station.core import Station
 from station.devices import build_print_queue, build_scanners

@@ -1,10 +1,9 @@
-"""The ``station sync``, ``station central`` and ``station export`` commands.
+"""The ``station sync`` and ``station export`` commands.
 
-Thin handlers over :mod:`station.sync.task`, :mod:`station.central` and
-:mod:`station.epcis`; every import that costs start-up time (httpx, Starlette, uvicorn)
-happens inside the handler that needs it.
+Thin handlers over :mod:`station.sync.task` and :mod:`station.epcis`; every import that
+costs start-up time (httpx) happens inside the handler that needs it.
 
-Exit codes follow station.cli: 0 done, 1 the work was not done (something left in the
+Exit codes follow station.cli.main: 0 done, 1 the work was not done (something left in the
 outbox, sync stopped), 2 usage or config error.
 """
 
@@ -15,11 +14,10 @@ import json
 import sys
 from typing import Any
 
+from station.cli.common import Subparsers, add_common, load_config, open_store, setup_logging
 
-def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    from station.central.cli import add_arguments as add_central_arguments
-    from station.cli_common import add_common
 
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("sync", help="send the outbox to the central server; status; pull manifest/plan")
     add_common(p)
     mode = p.add_mutually_exclusive_group()
@@ -30,9 +28,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--max-failures", type=int, default=3, help="--once: failed retries in a row before giving up")
     p.set_defaults(func=cmd_sync)
-
-    p = subparsers.add_parser("central", help="the reference central server (serve, stats)")
-    add_central_arguments(p)
 
     p = subparsers.add_parser("export", help="export the station's events")
     add_common(p)
@@ -47,7 +42,6 @@ def _print(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     import station.sync  # noqa: F401  (registers the sync tables before the store opens)
-    from station.cli_common import load_config, open_store, setup_logging
 
     config = load_config(args)
     setup_logging(config)
@@ -133,7 +127,6 @@ def _forever(config: Any, store: Any) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from station.cli_common import load_config, open_store
     from station.epcis import export_document
 
     config = load_config(args)

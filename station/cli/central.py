@@ -1,5 +1,5 @@
-"""The ``central serve`` and ``central stats`` commands, shared by ``station central`` and
-``python -m station.central`` (the bench and the crash test start the server that way).
+"""The ``station central serve|stats`` commands, also run as ``python -m station.central``
+(the bench and the crash test start the server that way).
 Starlette and uvicorn are imported only inside ``serve``: the station CLI starts fast.
 """
 
@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+
+from station.cli.common import Subparsers
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +66,11 @@ def run_stats(args: argparse.Namespace) -> int:
         print(f"requests answered as duplicates: {result['duplicate_requests']}")
         print(f"events received again (ignored): {result['duplicate_events']}")
     return 0
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("central", help="the reference central server (serve, stats)")
+    add_arguments(p)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,33 +1,32 @@
 """CLI commands of the dock day: command sheets, closing vans, the lead's exceptions.
 
-Registered into ``station`` by ``station.cli``; each handler is a thin call into
-``station.commands`` / ``station.dock``.
+Registered into ``station`` by :mod:`station.cli.main`; each handler is a thin call into
+``station.command_codes`` / ``station.dock``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
-from station.cli_common import add_common, open_station
+from station.cli.common import Subparsers, add_common, open_station
 
 
 def cmd_print_commands(args: argparse.Namespace) -> int:
-    from station import commands, printing
+    from station import command_codes, printing
     from station.devices import deliver_now
 
     station = open_station(args)
     try:
         vans = station.config.vans
         if args.json:
-            print(json.dumps(commands.catalogue(vans), indent=2))
+            print(json.dumps(command_codes.catalogue(vans), indent=2))
             return 0
-        print(commands.text_sheet(vans), end="")
+        print(command_codes.text_sheet(vans), end="")
         if not args.text_only:
             day = station.clock.now().date()
             with station.store.write() as db:
-                printing.enqueue(db, printing.DAY_CLOSE, commands.zpl_sheets(vans, day, station.config.station_id))
+                printing.enqueue(db, printing.DAY_CLOSE, command_codes.zpl_sheets(vans, day, station.config.station_id))
             printed = deliver_now(station.config, station.store)
             print(f"(sheet sent to the day-close printer: {'printed' if printed else 'queued'})")
     finally:
@@ -71,7 +70,7 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("print-commands", help="the sheet of command barcodes (ZPL, and as text)")
     add_common(p)
     p.add_argument("--json", action="store_true", help="list every command code with its meaning")

@@ -9,8 +9,9 @@ import argparse
 import logging
 import logging.handlers
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from station.config import Config, resolve_data_dir
 from station.config import load_config as _load_config
@@ -33,6 +34,23 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="the station's TOML config (default: DATA_DIR/station.toml, else the demo's)",
     )
+
+
+# What ``add_subparsers`` returns; every area module registers its commands on it.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def add_command(
+    sub: Subparsers,
+    name: str,
+    func: Callable[[argparse.Namespace], int],
+    help: str,
+) -> argparse.ArgumentParser:
+    """One subcommand with the common options, dispatching to ``func``."""
+    p = sub.add_parser(name, help=help, description=help)
+    add_common(p)
+    p.set_defaults(func=func)
+    return p
 
 
 def data_dir(args: argparse.Namespace) -> Path:
