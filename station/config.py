@@ -43,7 +43,7 @@ class PlanningConfig:
     service_per_stop_s: int = 120
     service_per_parcel_s: int = 20
     matrix_file: Path | None = None
-    backend: str = "ortools"  # or "pyvrp" (see docs/planning.md for the measured difference)
+    backend: str = "auto"  # or "pyvrp" / "ortools" alone (see docs/planning.md for the measured difference)
 
 
 @dataclass(frozen=True)
@@ -256,10 +256,12 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
             service_per_stop_s=planning_r.integer("service_per_stop_s", 120, minimum=0),
             service_per_parcel_s=planning_r.integer("service_per_parcel_s", 20, minimum=0),
             matrix_file=planning_r.path("matrix_file"),
-            backend=planning_r.text("backend", "ortools"),
+            backend=planning_r.text("backend", "auto"),
         )
-        if planning.backend not in ("ortools", "pyvrp"):
-            raise ConfigError(f'config key planning.backend: expected "ortools" or "pyvrp", got {planning.backend!r}')
+        if planning.backend not in ("auto", "pyvrp", "ortools"):
+            raise ConfigError(
+                f'config key planning.backend: expected "auto", "pyvrp" or "ortools", got {planning.backend!r}'
+            )
 
     devices: dict[str, list[dict[str, Any]]] = {}
     for kind in ("scanners", "printers"):

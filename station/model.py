@@ -107,6 +107,8 @@ class Plan:
 
     ``unplanned`` maps tracking id to the reason the planner could not place it
     (no coordinates, over capacity, window cannot be met): never silently dropped.
+    ``notes`` name each van whose locked parcels alone break a limit (which van, over what):
+    those parcels stay in it, as they are already sorted or loaded.
     """
 
     routes: tuple[Route, ...]
@@ -114,6 +116,7 @@ class Plan:
     cost: float = 0.0
     solver: str = "ortools"
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()
 
     def assignments(self) -> list[PlannedParcel]:
         out = []

@@ -38,7 +38,7 @@ def test_the_example_config_has_the_demo_hub_and_12_vans(tmp_path: Path) -> None
         (lambda r: r.update(server={"url": "https://x", "token": "s3cret"}), "server.token: the token never goes"),
         (lambda r: r["scanners"][0].update(role="unload"), "scanners[0].role"),
         (lambda r: r.update(vans=[]), "config key vans is missing"),
-        (lambda r: r["planning"].update(backend="gurobi"), 'planning.backend: expected "ortools" or "pyvrp"'),
+        (lambda r: r["planning"].update(backend="gurobi"), 'planning.backend: expected "auto", "pyvrp" or "ortools"'),
     ],
 )
 def test_a_wrong_key_is_named(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -86,29 +86,93 @@ def test_same_address_is_one_stop() -> None:
     assert sorted(map(sorted, route.stops)) == [["A1", "A2"], ["B"]]
 
 
-def test_locked_parcels_keep_their_van(day: PlanningProblem, day_plan: Plan) -> None:
+def within_limits(plan: Plan, problem: PlanningProblem) -> None:
+    """Every route keeps its van's parcels, kilograms and shift, whatever the search had time for."""
+    vans = {v.id: v for v in problem.vans}
+    weight = {p.tracking_id: p.weight_kg for p in problem.parcels}
+    for route in plan.routes:
+        van = vans[route.van_id]
+        assert route.load == sum(len(s) for s in route.stops) <= van.capacity
+        assert van.capacity_kg is None or sum(weight[t] for s in route.stops for t in s) <= van.capacity_kg + 1e-9
+        shift_min = (van.shift_end.hour * 60 + van.shift_end.minute) - (
+            van.shift_start.hour * 60 + van.shift_start.minute
+        )
+        assert route.minutes <= shift_min
+
+
+# A time limit far too short for any search on any CPU: what must hold, holds anyway.
+@pytest.mark.parametrize("time_limit_s", [0.0, 1.5])
+def test_locked_parcels_keep_their_van(day: PlanningProblem, day_plan: Plan, time_limit_s: float) -> None:
     # Lock a handful of parcels to a van other than the one the free plan chose.
     others = [v.id for v in day.vans]
     chosen = {a.tracking_id: a.van_id for a in day_plan.assignments()}
     locked = {}
     for tid in list(chosen)[:12]:
         locked[tid] = next(v for v in others if v != chosen[tid])
-    plan = plan_day(replace(day, locked=locked), time_limit_s=1.5)
+    problem = replace(day, locked=locked)
+    plan = plan_day(problem, time_limit_s=time_limit_s)
     accounted(plan, day.parcels)
+    within_limits(plan, problem)
     got = {a.tracking_id: a.van_id for a in plan.assignments()}
     assert {tid: got.get(tid) for tid in locked} == locked
+    assert not plan.notes
 
 
-def test_insert_parcels_keeps_locked_and_places_the_new(day: PlanningProblem, day_plan: Plan) -> None:
+@pytest.mark.parametrize("time_limit_s", [0.0, 1.0])
+def test_insert_parcels_keeps_locked_and_places_the_new(
+    day: PlanningProblem, day_plan: Plan, time_limit_s: float
+) -> None:
     chosen = {a.tracking_id: a.van_id for a in day_plan.assignments()}
     locked = dict(list(chosen.items())[:40])
     problem = replace(day, locked=locked)
     late = tuple(parcel(f"LATE{i}", 0.01 * i - 0.03, 0.005 * i) for i in range(6))
-    plan = insert_parcels(problem, day_plan, late, time_limit_s=1.0)
-    accounted(plan, day.parcels + late)
-    got = {a.tracking_id: a.van_id for a in plan.assignments()}
-    assert all(got[tid] == van for tid, van in locked.items())
-    assert all(p.tracking_id in got for p in late)
+    placed: list[Plan] = []
+    plan = insert_parcels(problem, day_plan, late, time_limit_s=time_limit_s, on_placed=placed.append)
+    for p in (placed[0], plan):
+        accounted(p, day.parcels + late)
+        within_limits(p, replace(problem, parcels=day.parcels + late))
+        got = {a.tracking_id: a.van_id for a in p.assignments()}
+        assert all(got[tid] == van for tid, van in locked.items())
+        assert all(x.tracking_id in got for x in late)  # the day has room (15 % spare) and time
+    # The placement moves nothing that was planned: every earlier stop keeps its van and order.
+    before = {a.tracking_id: (a.van_id, a.stop) for a in day_plan.assignments()}
+    after = {a.tracking_id: a.van_id for a in placed[0].assignments()}
+    assert all(after[tid] == van for tid, (van, _stop) in before.items())
+
+
+def test_late_parcel_without_room_is_unplanned_with_that_reason() -> None:
+    vans = (Van("V1", 1, 2),)
+    plan = plan_day(PlanningProblem(HUB, vans, (parcel("A"), parcel("B", 0.02))), time_limit_s=0.5)
+    late = (parcel("C", 0.01, 0.02), parcel("NOWHERE", lat=None, lon=None))
+    problem = PlanningProblem(HUB, vans, (parcel("A"), parcel("B", 0.02)))
+    got = insert_parcels(problem, plan, late, time_limit_s=0)
+    accounted(got, problem.parcels + late)
+    assert "no van has room" in got.unplanned["C"]
+    assert "coordinates" in got.unplanned["NOWHERE"]
+
+
+def test_late_parcel_joins_its_door_or_the_cheapest_place() -> None:
+    vans = (Van("V1", 1, 10), Van("V2", 2, 10))
+    parcels = (parcel("A", address="1 Main St"), parcel("B", -0.03, -0.03))
+    problem = PlanningProblem(HUB, vans, parcels)
+    plan = plan_day(problem, time_limit_s=0.5)
+    late = (parcel("A2", address="1 main st."),)
+    got = insert_parcels(problem, plan, late, time_limit_s=0)
+    stop_of = {a.tracking_id: (a.van_id, a.stop) for a in got.assignments()}
+    assert stop_of["A2"] == stop_of["A"]
+
+
+def test_locks_over_a_van_keep_the_parcels_and_name_the_van() -> None:
+    vans = (Van("V1", 1, 2), Van("V2", 2, 10))
+    parcels = tuple(parcel(f"P{i}", 0.002 * i, 0.01) for i in range(5))
+    locked = {"P0": "V1", "P1": "V1", "P2": "V1"}  # three parcels already loaded into a 2-place van
+    for limit in (0.0, 0.5):
+        plan = plan_day(PlanningProblem(HUB, vans, parcels, locked=locked), time_limit_s=limit)
+        accounted(plan, parcels)
+        got = {a.tracking_id: a.van_id for a in plan.assignments()}
+        assert {t: got[t] for t in locked} == locked
+        assert got["P3"] == got["P4"] == "V2"  # the others make room
+        assert any("V1" in note and "over capacity" in note and "3 parcels" in note for note in plan.notes)
 
 
 def test_bad_input_each_gets_a_reason_and_the_rest_is_planned() -> None:

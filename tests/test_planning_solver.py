@@ -114,12 +114,27 @@ def test_decomposition_visits_everyone_once_and_keeps_locks(monkeypatch: pytest.
     locks = {5: (3,), 17: (3,), 40: (9,)}
     inst = VrpInstance(base.distance, base.loads, base.num_vehicles, base.xy, allowed=locks)
     progress: list[tuple[float, int]] = []
-    sol = solve(inst, time_limit_s=4.0, on_improve=lambda t, c: progress.append((t, c)))
+    sol = solve(inst, time_limit_s=4.0, backend="ortools", on_improve=lambda t, c: progress.append((t, c)))
     check_feasible(inst, sol)
     for node, (vehicle,) in locks.items():
         assert node in sol.routes[vehicle]
     assert progress and progress[-1][1] == sol.cost
-    assert sol.first_feasible_s is not None and sol.first_feasible_s < 4.0
+    assert sol.first_feasible_s is not None  # how soon is a bench figure, not a test (any CPU)
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyvrp", "ortools"])
+@pytest.mark.parametrize("time_limit_s", [0.0, 2.0])
+def test_every_backend_keeps_locks_whatever_the_time(backend: str, time_limit_s: float) -> None:
+    base = cvrp(90, 11, capacity=40, vehicles=14)
+    locks = {5: (3,), 17: (3,), 40: (9,), 41: (9,), 60: (0,)}
+    inst = VrpInstance(base.distance, base.loads, base.num_vehicles, base.xy, allowed=locks)
+    progress: list[tuple[float, int]] = []
+    sol = solve(inst, time_limit_s=time_limit_s, backend=backend, on_improve=lambda t, c: progress.append((t, c)))
+    check_feasible(inst, sol)
+    for node, (vehicle,) in locks.items():
+        assert node in sol.routes[vehicle]
+    assert not sol.violations
+    assert progress and progress[-1][1] == sol.cost
 
 
 def test_pyvrp_backend_solves_the_same_instance() -> None:

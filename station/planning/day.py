@@ -20,7 +20,8 @@ from station.planning.geo import project_km
 from station.planning.instance import Load, VrpInstance
 from station.planning.matrix import speed_check, travel_matrices
 from station.planning.problem import PlanningProblem, PlanProgress
-from station.planning.screening import screen, seconds_of
+from station.planning.repair import Violation
+from station.planning.screening import hhmm, screen, seconds_of
 from station.planning.search import solve
 from station.planning.stops import Stop, make_stops
 
@@ -127,6 +128,27 @@ def _drop_reason(stop: Stop, built: _Built, van_notes: tuple[str, ...]) -> str:
     return why
 
 
+def _violation_note(built: _Built, fault: Violation) -> str:
+    """Which van is over what, in a lead's words (its locked parcels alone break the limit)."""
+    van = built.vans[fault.vehicle]
+    who = f"van {van.id} (lane {van.lane})"
+    if fault.kind == "load" and fault.what == "grams":
+        return f"{who} is over its weight: {fault.amount / 1000:g} kg locked to it, capacity {fault.limit / 1000:g} kg"
+    if fault.kind == "load":
+        return f"{who} is over capacity: {fault.amount} parcels locked to it, {fault.limit} places"
+    if fault.kind == "shift":
+        return (
+            f"{who} cannot deliver its locked parcels within its shift: back at {hhmm(fault.amount)}, "
+            f"shift ends {hhmm(fault.limit)}"
+        )
+    stop = built.stops[int(fault.what) - 1]
+    first = stop.parcels[0]
+    return (
+        f"{who} reaches '{first.address}, {first.postal_code}' (locked parcels) at {hhmm(fault.amount)}, "
+        f"after its window closes at {hhmm(fault.limit)}"
+    )
+
+
 def _route(built: _Built, v: int, nodes: list[int]) -> Route:
     inst, van = built.inst, built.vans[v]
     assert inst.duration is not None and inst.service is not None
@@ -199,8 +221,6 @@ def plan_day(
         on_improve=improved,
         should_stop=should_stop,
     )
-    if not sol.routes:
-        raise PlanningError("the planner found no plan at all; check the vans' shifts and capacities")
     routes = tuple(_route(built, v, nodes) for v, nodes in enumerate(sol.routes))
     for node in sol.dropped:
         if node == 0:
@@ -215,7 +235,10 @@ def plan_day(
         cost=_plan_cost(routes, built.vans),
         solver=sol.backend,
         seconds=round(time.monotonic() - t0, 3),
+        notes=tuple(_violation_note(built, f) for f in sol.violations),
     )
+    for note in plan.notes:
+        log.warning("plan: %s", note)
     log.info(
         "planned %d parcels in %d routes, %d unplanned, cost %.1f, %.1f s",
         sum(r.load for r in routes),
@@ -227,12 +250,42 @@ def plan_day(
     return plan
 
 
-def insert_parcels(problem: PlanningProblem, plan: Plan, new: Sequence[Parcel], *, time_limit_s: float = 5.0) -> Plan:
-    """Add late parcels to an existing plan, starting from its routes.
+def insert_parcels(
+    problem: PlanningProblem,
+    plan: Plan,
+    new: Sequence[Parcel],
+    *,
+    time_limit_s: float = 5.0,
+    on_placed: Callable[[Plan], None] | None = None,
+    on_progress: Callable[[PlanProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Plan:
+    """Add late parcels to an existing plan: placed at once, then the day is improved.
 
-    Parcels in ``problem.locked`` keep their van; the others may move if that makes room. Parcels
-    already in ``problem.parcels`` with the same tracking id are not duplicated.
+    First a cheapest feasible insertion (``late.place_late_parcels``: nothing planned moves, it
+    answers in milliseconds) handed to ``on_placed``; then, with ``time_limit_s`` > 0, a search
+    from that plan, kept only if it plans as many parcels for less. Parcels in
+    ``problem.locked`` keep their van either way. Parcels already in ``problem.parcels`` with the
+    same tracking id are not duplicated.
     """
+    from station.planning.late import place_late_parcels
+
     known = {p.tracking_id for p in problem.parcels}
     parcels = problem.parcels + tuple(p for p in new if p.tracking_id not in known)
-    return plan_day(replace(problem, parcels=parcels, previous=plan), time_limit_s=time_limit_s)
+    placed = place_late_parcels(replace(problem, parcels=parcels), plan, new)
+    if on_placed is not None:
+        on_placed(placed)
+    if time_limit_s <= 0:
+        return placed
+    improved = plan_day(
+        replace(problem, parcels=parcels, previous=placed),
+        time_limit_s=time_limit_s,
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )
+    better = (len(improved.unplanned), len(improved.notes), improved.cost) <= (
+        len(placed.unplanned),
+        len(placed.notes),
+        placed.cost,
+    )
+    return improved if better else placed

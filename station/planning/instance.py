@@ -9,9 +9,13 @@ instances exercise exactly the same search code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from station.planning.repair import Violation
 
 IntMatrix = NDArray[np.int64]
 IntVector = NDArray[np.int64]
@@ -63,7 +67,10 @@ class VrpInstance:
 
 @dataclass
 class VrpSolution:
-    """Routes as node lists per vehicle (depot left out), nodes left out, and what it cost to find."""
+    """Routes as node lists per vehicle (depot left out), nodes left out, and what it cost to find.
+
+    ``violations`` lists the vehicles whose locked nodes alone break a limit (see ``repair``).
+    """
 
     routes: list[list[int]]
     dropped: list[int]
@@ -71,6 +78,7 @@ class VrpSolution:
     first_feasible_s: float | None = None
     seconds: float = 0.0
     backend: str = "ortools"
+    violations: list[Violation] = field(default_factory=list)
 
 
 def route_cost(inst: VrpInstance, routes: list[list[int]], dropped: list[int]) -> int:

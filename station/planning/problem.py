@@ -14,7 +14,8 @@ class PlanningSettings:
 
     ``matrix_file`` is an optional OSRM ``/table`` JSON export (see docs/planning.md) whose
     road distances and durations replace the haversine estimate where its points match.
-    ``backend`` picks the search engine: ``"ortools"`` (the product's) or ``"pyvrp"``.
+    ``backend`` picks the search engine: ``"auto"`` (the best the station has: PyVRP on both
+    cores, locks and limits checked and repaired), ``"pyvrp"`` (one PyVRP search) or ``"ortools"``.
     """
 
     speed_kmh: float = 25.0
@@ -24,7 +25,7 @@ class PlanningSettings:
     matrix_file: str | None = None
     stop_merge_m: float = 15.0
     max_area_km: float = 80.0
-    backend: str = "ortools"
+    backend: str = "auto"
     workers: int = 2
 
 

@@ -1,28 +1,42 @@
-"""How a :class:`VrpInstance` is searched: one OR-Tools model when small, sectors when large.
+"""How a :class:`VrpInstance` is searched: which engine, on how many cores, and the final repair.
 
-This is the one entry point both the city day and the benchmark call (``solve``). It chooses the
-backend and, for large instances, the decomposition in ``decompose.py``.
+This is the one entry point both the city day and the benchmark call (``solve``). Backends:
+
+- ``"auto"`` (the default): PyVRP, on both cores when the day is big enough to pay for a second
+  process (``seeds.py``); measured the best of what the station has (docs/planning.md).
+- ``"pyvrp"``: one PyVRP search in this process.
+- ``"ortools"``: OR-Tools; one model when small, sectors on two cores when large (``decompose``).
+
+Whatever the engine returns goes through ``repair.repair``: locked nodes end in their vehicle,
+every limit is kept, and every node an engine left out is tried once more by cheapest insertion.
+When an engine found nothing at all, the plan is built by cheapest insertion alone.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
-from station.planning.instance import VrpInstance, VrpSolution
+from station.planning.instance import VrpInstance, VrpSolution, route_cost
 from station.planning.ortools_solver import solve_ortools
+from station.planning.repair import construct, repair
+
+log = logging.getLogger(__name__)
 
 ImproveCallback = Callable[[float, int], None]
 StopCheck = Callable[[], bool]
 
-BACKENDS = ("ortools", "pyvrp")
+BACKENDS = ("auto", "pyvrp", "ortools")
+# Below this many customers a second process costs more (about a second to start) than it brings.
+TWO_SEEDS_MIN = 60
 
 
 def solve(
     inst: VrpInstance,
     *,
     time_limit_s: float,
-    backend: str = "ortools",
+    backend: str = "auto",
     initial: list[list[int]] | None = None,
     workers: int = 2,
     on_improve: ImproveCallback | None = None,
@@ -30,31 +44,76 @@ def solve(
 ) -> VrpSolution:
     """Best solution found for ``inst`` within ``time_limit_s`` (wall clock, not counting start-up)."""
     t0 = time.monotonic()
-    if backend == "pyvrp":
+    reported: list[int] = []
+
+    def improved(elapsed: float, cost: int) -> None:
+        reported.append(cost)
+        if on_improve is not None:
+            on_improve(elapsed, cost)
+
+    sol = _engine(inst, time_limit_s, backend, initial, workers, improved, should_stop)
+    if sol.routes:
+        routes, dropped, violations = repair(inst, sol.routes, sol.dropped)
+    else:
+        log.warning("the %s search found no plan in %.1f s; building one by cheapest insertion", backend, time_limit_s)
+        routes, dropped, violations = construct(inst)
+    cost = route_cost(inst, routes, dropped)
+    if sol.routes and cost != sol.cost:
+        log.info("repair changed the %s plan's cost from %d to %d", sol.backend, sol.cost, cost)
+    # PyVRP searches without the locks, so its points can be below the plan that keeps them;
+    # the last point is always the plan's own cost.
+    if not reported or reported[-1] != cost:
+        improved(time.monotonic() - t0, cost)
+    return VrpSolution(
+        routes=routes,
+        dropped=dropped,
+        cost=cost,
+        first_feasible_s=sol.first_feasible_s,
+        seconds=time.monotonic() - t0,
+        backend=sol.backend,
+        violations=violations,
+    )
+
+
+def _engine(
+    inst: VrpInstance,
+    time_limit_s: float,
+    backend: str,
+    initial: list[list[int]] | None,
+    workers: int,
+    on_improve: ImproveCallback | None,
+    should_stop: StopCheck | None,
+) -> VrpSolution:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown planning backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto" and workers >= 2 and inst.size - 1 >= TWO_SEEDS_MIN:
+        from station.planning.seeds import solve_two_seeds
+
+        return solve_two_seeds(
+            inst, time_limit_s=time_limit_s, initial=initial, on_improve=on_improve, should_stop=should_stop
+        )
+    if backend in ("auto", "pyvrp"):
         from station.planning.pyvrp_solver import solve_pyvrp
 
-        sol: VrpSolution = solve_pyvrp(inst, time_limit_s=time_limit_s, on_improve=on_improve, should_stop=should_stop)
-    elif backend == "ortools":
-        from station.planning.decompose import DIRECT_MAX, solve_decomposed
+        return solve_pyvrp(
+            inst,
+            time_limit_s=time_limit_s,
+            initial=initial,
+            on_improve=on_improve,
+            should_stop=should_stop,
+            seed=1,
+        )
+    from station.planning.decompose import DIRECT_MAX, solve_decomposed
 
-        if inst.size - 1 <= DIRECT_MAX or workers < 1:
-            sol = solve_ortools(
-                inst,
-                time_limit_s=time_limit_s,
-                initial=initial,
-                on_improve=on_improve,
-                should_stop=should_stop,
-            )
-        else:
-            sol = solve_decomposed(
-                inst,
-                time_limit_s=time_limit_s,
-                initial=initial,
-                workers=workers,
-                on_improve=on_improve,
-                should_stop=should_stop,
-            )
-    else:
-        raise ValueError(f"unknown planning backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    sol.seconds = time.monotonic() - t0
-    return sol
+    if inst.size - 1 <= DIRECT_MAX or workers < 1:
+        return solve_ortools(
+            inst, time_limit_s=time_limit_s, initial=initial, on_improve=on_improve, should_stop=should_stop
+        )
+    return solve_decomposed(
+        inst,
+        time_limit_s=time_limit_s,
+        initial=initial,
+        workers=workers,
+        on_improve=on_improve,
+        should_stop=should_stop,
+    )
