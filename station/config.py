@@ -3,19 +3,23 @@
 Owns the config schema (which keys exist, their types and defaults), the data-dir
 rule (``--data-dir`` / ``STATION_DATA_DIR``) and the commented example config that
 ``station init`` writes. A wrong config is reported by the key's full name
-(``vans[3].lane: expected an integer, got "A"``) so a hub's IT can fix it without us.
+(``vans[3].lane: expected an integer, got "A"``) so a hub's IT can fix it without us, and
+a key the station does not know stops it with the nearest valid name ("unknown key 'kisok'
+(did you mean 'kiosk'?)"): a typo must never switch a setting off silently.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from station.errors import ConfigError
 from station.model import Hub, Van
@@ -47,6 +51,19 @@ class PlanningConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    keep_days: int = 30  # days older than this go once the server (or an export) has all their events
+
+
+@dataclass(frozen=True)
+class StationRules:
+    """``[station]``: the guards on what one scan or one file may do."""
+
+    command_window_s: float = 120.0  # a command barcode applies to the device's last parcel this long
+    max_cancel_share: float = 0.2  # an import cancelling more of today's open parcels needs --force
+
+
+@dataclass(frozen=True)
 class Config:
     station_id: str
     hub: Hub
@@ -60,6 +77,9 @@ class Config:
     server: ServerConfig | None = None
     planning: PlanningConfig = field(default_factory=PlanningConfig)
     kiosk: bool = False
+    timezone: str | None = None  # the hub's IANA time zone ([hub] timezone); None: the machine's
+    store: StoreConfig = field(default_factory=StoreConfig)
+    rules: StationRules = field(default_factory=StationRules)
     source: Path | None = None  # the file it was read from; None for the embedded default
 
     @property
@@ -116,9 +136,10 @@ def load_config(path: Path | None, data_dir: Path) -> Config:
 class _Reader:
     """Typed access to one TOML table, naming the full key in every error."""
 
-    def __init__(self, table: Mapping[str, Any], prefix: str) -> None:
+    def __init__(self, table: Mapping[str, Any], prefix: str, keys: Iterable[str]) -> None:
         self.table = table
         self.prefix = prefix
+        reject_unknown(table, keys, prefix)
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -176,13 +197,79 @@ class _Reader:
                 raise ConfigError(f"config key {self._key(name)}[{i}]: expected a table, got {item!r}")
         return list(value)
 
-    def sub(self, name: str, *, required: bool = False) -> _Reader | None:
+    def sub(self, name: str, keys: Iterable[str], *, required: bool = False) -> _Reader | None:
         value = self._get(name, (dict,), f"a table ([{name}])", None, required)
-        return None if value is None else _Reader(value, f"{self._key(name)}.")
+        return None if value is None else _Reader(value, f"{self._key(name)}.", keys)
+
+
+def reject_unknown(table: Mapping[str, Any], keys: Iterable[str], prefix: str = "") -> None:
+    """Stop at the first key not in ``keys``, naming the nearest valid one."""
+    valid = sorted(keys)
+    for name in table:
+        if name in valid:
+            continue
+        near = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.6)
+        hint = f"did you mean {near[0]!r}?" if near else f"valid keys: {', '.join(valid)}"
+        where = f" in [{prefix.rstrip('.')}]" if prefix else ""
+        raise ConfigError(f"config: unknown key {name!r}{where} ({hint})")
+
+
+TOP_KEYS = (
+    "station_id",
+    "operator",
+    "exception_lane",
+    "kiosk",
+    "database",
+    "hub",
+    "vans",
+    "scanners",
+    "printers",
+    "server",
+    "planning",
+    "store",
+    "station",
+)
+HUB_KEYS = ("name", "lat", "lon", "timezone")
+VAN_KEYS = ("id", "lane", "capacity", "capacity_kg", "shift_start", "shift_end", "fixed_cost")
+SERVER_KEYS = ("url", "token_file", "ca_file", "timeout_s", "batch_size", "protocol")
+PLANNING_KEYS = (
+    "time_limit_s",
+    "speed_kmh",
+    "detour_factor",
+    "service_per_stop_s",
+    "service_per_parcel_s",
+    "matrix_file",
+    "backend",
+)
+STORE_KEYS = ("keep_days",)
+STATION_KEYS = ("command_window_s", "max_cancel_share")
+
+
+def _device_keys(kind_table: str, kind: object, where: str) -> tuple[str, ...]:
+    """Every key a device table of this kind may hold (the driver's and the station's)."""
+    from drivers.factory import PRINTER_KEYS, SCANNER_KEYS
+    from station.barcodes import FRAMING_KEYS
+
+    # Besides the driver's keys, the station reads a scanner's role and framing, a printer's jobs.
+    by_kind, own = (SCANNER_KEYS, ("role", *FRAMING_KEYS)) if kind_table == "scanners" else (PRINTER_KEYS, ("jobs",))
+    if not isinstance(kind, str) or kind not in by_kind:
+        raise ConfigError(f"config key {where}kind: expected one of {', '.join(by_kind)}, got {kind!r}")
+    return ("name", "kind", *own, *sorted(by_kind[kind]))
+
+
+def check_timezone(name: str, key: str = "hub.timezone") -> str:
+    """``name`` if it is an IANA time zone this machine knows, else a ConfigError naming it."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f'config key {key}: unknown time zone {name!r} (an IANA name such as "Europe/Paris")'
+        ) from None
+    return name
 
 
 def _van(table: Mapping[str, Any], index: int) -> Van:
-    r = _Reader(table, f"vans[{index}].")
+    r = _Reader(table, f"vans[{index}].", VAN_KEYS)
     start = r.clock_time("shift_start", time(8, 0))
     end = r.clock_time("shift_end", time(18, 0))
     if end <= start:
@@ -199,8 +286,8 @@ def _van(table: Mapping[str, Any], index: int) -> Van:
 
 
 def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None) -> Config:
-    r = _Reader(raw, "")
-    hub_r = r.sub("hub", required=True)
+    r = _Reader(raw, "", TOP_KEYS)
+    hub_r = r.sub("hub", HUB_KEYS, required=True)
     assert hub_r is not None
     lat = hub_r.number("lat", required=True)
     lon = hub_r.number("lon", required=True)
@@ -209,6 +296,9 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
     if not -180 <= lon <= 180:
         raise ConfigError(f"config key hub.lon: must be between -180 and 180, got {lon}")
     hub = Hub(name=hub_r.text("name", "hub"), lat=lat, lon=lon)
+    timezone = hub_r.text("timezone")
+    if timezone is not None:
+        check_timezone(timezone)
 
     van_tables = r.table_list("vans")
     if not van_tables:
@@ -228,13 +318,14 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
         raise ConfigError(f"config key exception_lane: lane {exception_lane} is van {seen_lanes[exception_lane]}'s")
 
     server = None
-    server_r = r.sub("server")
+    server_table = raw.get("server")
+    if isinstance(server_table, Mapping) and "token" in server_table:
+        raise ConfigError("config key server.token: the token never goes in the config; use token_file")
+    server_r = r.sub("server", SERVER_KEYS)
     if server_r is not None:
         url = server_r.text("url", required=True)
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"config key server.url: expected an http(s) URL, got {url!r}")
-        if "token" in server_r.table:
-            raise ConfigError("config key server.token: the token never goes in the config; use token_file")
         server = ServerConfig(
             url=url.rstrip("/"),
             token_file=server_r.path("token_file"),
@@ -247,7 +338,7 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
             raise ConfigError(f'config key server.protocol: expected "station" or "epcis", got {server.protocol!r}')
 
     planning = PlanningConfig()
-    planning_r = r.sub("planning")
+    planning_r = r.sub("planning", PLANNING_KEYS)
     if planning_r is not None:
         planning = PlanningConfig(
             time_limit_s=planning_r.number("time_limit_s", 10.0),
@@ -267,14 +358,36 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
     for kind in ("scanners", "printers"):
         devices[kind] = []
         for i, table in enumerate(r.table_list(kind)):
-            dr = _Reader(table, f"{kind}[{i}].")
+            where = f"{kind}[{i}]."
+            dr = _Reader(table, where, table.keys())  # its keys are checked below, once its kind is known
             dr.text("name", required=True)
             dr.text("kind", required=True)
+            reject_unknown(table, _device_keys(kind, table["kind"], where), where)
             devices[kind].append(dict(table))
     for i, spec in enumerate(devices["scanners"]):
         role = spec.get("role", "sort")
         if role != "sort" and not (isinstance(role, str) and role.startswith("load:") and role[5:]):
             raise ConfigError(f'config key scanners[{i}].role: expected "sort" or "load:VAN", got {role!r}')
+        if role != "sort" and role[5:] not in seen_ids:
+            raise ConfigError(f"config key scanners[{i}].role: van {role[5:]!r} is not among [[vans]]")
+
+    store = StoreConfig()
+    store_r = r.sub("store", STORE_KEYS)
+    if store_r is not None:
+        store = StoreConfig(keep_days=store_r.integer("keep_days", 30, minimum=1))
+    rules = StationRules()
+    rules_r = r.sub("station", STATION_KEYS)
+    if rules_r is not None:
+        rules = StationRules(
+            command_window_s=rules_r.number("command_window_s", 120.0),
+            max_cancel_share=rules_r.number("max_cancel_share", 0.2),
+        )
+        if rules.command_window_s <= 0:
+            raise ConfigError(f"config key station.command_window_s: must be above 0, got {rules.command_window_s}")
+        if not 0 <= rules.max_cancel_share <= 1:
+            raise ConfigError(
+                f"config key station.max_cancel_share: must be between 0 and 1, got {rules.max_cancel_share}"
+            )
 
     return Config(
         station_id=r.text("station_id", required=True),
@@ -289,5 +402,8 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
         server=server,
         planning=planning,
         kiosk=r.flag("kiosk", False),
+        timezone=timezone,
+        store=store,
+        rules=rules,
         source=source,
     )

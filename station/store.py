@@ -196,6 +196,8 @@ class Store:
                     migration_set.apply(store.db)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
+        except OSError as exc:  # the data dir cannot be made: read-only card, a file in the way
+            raise StoreError(f"cannot open database {path}: {exc.strerror}") from None
         return store
 
     @contextmanager

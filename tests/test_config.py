@@ -61,3 +61,54 @@ def test_data_dir_flag_beats_environment(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("STATION_DATA_DIR", str(tmp_path / "env"))
     assert resolve_data_dir(None) == tmp_path / "env"
     assert resolve_data_dir(tmp_path / "flag") == tmp_path / "flag"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.update(kisok=True), "unknown key 'kisok' (did you mean 'kiosk'?)"),
+        (lambda r: r.update(staton_id="x"), "unknown key 'staton_id' (did you mean 'station_id'?)"),
+        (
+            lambda r: r["planning"].update(time_limt_s=99),
+            "unknown key 'time_limt_s' in [planning] (did you mean 'time_limit_s'?)",
+        ),
+        (lambda r: r["vans"][2].update(capcity=9), "unknown key 'capcity' in [vans[2]] (did you mean 'capacity'?)"),
+        (lambda r: r["hub"].update(timezon="UTC"), "unknown key 'timezon' in [hub] (did you mean 'timezone'?)"),
+        (
+            lambda r: r.update(server={"url": "https://x", "timeout": 3}),
+            "unknown key 'timeout' in [server] (did you mean 'timeout_s'?)",
+        ),
+        (lambda r: r.update(store={"keepdays": 3}), "unknown key 'keepdays' in [store] (did you mean 'keep_days'?)"),
+        (
+            lambda r: r.update(station={"command_window": 3}),
+            "unknown key 'command_window' in [station] (did you mean 'command_window_s'?)",
+        ),
+        (lambda r: r["scanners"][0].update(rol="sort"), "unknown key 'rol' in [scanners[0]] (did you mean 'role'?)"),
+        (lambda r: r["printers"][0].update(job=["label"]), "in [printers[0]] (did you mean 'jobs'?)"),
+        (lambda r: r.update(zzz=1), "unknown key 'zzz' (valid keys: database, exception_lane, hub, kiosk"),
+        (lambda r: r["scanners"][0].update(kind="laser"), "scanners[0].kind: expected one of serial, evdev"),
+        (lambda r: r["scanners"][0].update(role="load:V99"), "scanners[0].role: van 'V99' is not among [[vans]]"),
+        (lambda r: r["hub"].update(timezone="Europe/Lyon"), "hub.timezone: unknown time zone 'Europe/Lyon'"),
+        (lambda r: r.update(store={"keep_days": 0}), "store.keep_days: must be 1 or more"),
+        (lambda r: r.update(station={"max_cancel_share": 1.5}), "station.max_cancel_share: must be between 0 and 1"),
+    ],
+)
+def test_a_typo_stops_the_station_naming_the_nearest_key(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
+    r = raw()
+    change(r)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_config(r, tmp_path, source=None)
+
+
+def test_the_day_to_day_settings_are_read(tmp_path: Path) -> None:
+    r = raw()
+    r["hub"]["timezone"] = "Europe/Paris"
+    r["store"] = {"keep_days": 45}
+    r["station"] = {"command_window_s": 30, "max_cancel_share": 0.5}
+    config = parse_config(r, tmp_path, source=None)
+    assert config.timezone == "Europe/Paris"
+    assert config.store.keep_days == 45
+    assert config.rules.command_window_s == 30.0 and config.rules.max_cancel_share == 0.5
+    default = parse_config(raw(), tmp_path, source=None)
+    assert (default.timezone, default.store.keep_days, default.rules.command_window_s) == (None, 30, 120.0)
+    assert default.rules.max_cancel_share == 0.2

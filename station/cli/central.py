@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from station.cli.common import Subparsers
+from station.errors import ConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +36,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from station.central.app import ServerLimits
+    from station.central.app import ServerLimits, read_tokens
     from station.central.server import serve
+
+    # Read the tokens here first: a wrong file is the operator's mistake, told in one line.
+    try:
+        if not read_tokens(args.tokens):
+            raise ConfigError(f"--tokens {args.tokens}: no 'station-id token' line; no station could sync")
+    except OSError as exc:
+        raise ConfigError(f"--tokens {args.tokens}: cannot be read: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--tokens: {exc}") from None
 
     serve(
         args.host,
@@ -74,8 +84,9 @@ def register(sub: Subparsers) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from station.cli.main import run_guarded
+
     parser = argparse.ArgumentParser(prog="station central")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    code: int = args.func(args)
-    return code
+    return run_guarded(args.func, args)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from station.config import Config, resolve_data_dir
 from station.config import load_config as _load_config
+from station.errors import StoreError
 
 if TYPE_CHECKING:
     from station.core import Station
@@ -84,10 +85,19 @@ def setup_logging(config: Config, *, to_journal: bool | None = None) -> None:
     if getattr(root, "_station_configured", False):
         return
     root.setLevel(logging.INFO)
-    config.logs_dir.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.handlers.RotatingFileHandler(
-        config.logs_dir / "station.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-    )
+    try:
+        config.logs_dir.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.handlers.RotatingFileHandler(
+            config.logs_dir / "station.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+        )
+        wire_handler = logging.handlers.RotatingFileHandler(
+            config.logs_dir / "wire.log", maxBytes=2_000_000, backupCount=2, encoding="utf-8"
+        )
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write the log in {config.logs_dir}: {exc.strerror} (is the data dir {config.data_dir} "
+            "writable by this user? --data-dir or STATION_DATA_DIR sets it)"
+        ) from None
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(file_handler)
     if to_journal is None:
@@ -99,9 +109,6 @@ def setup_logging(config: Config, *, to_journal: bool | None = None) -> None:
     # Wire bytes from the drivers are chatty; they get their own file.
     wire = logging.getLogger("drivers.wire")
     wire.propagate = False
-    wire_handler = logging.handlers.RotatingFileHandler(
-        config.logs_dir / "wire.log", maxBytes=2_000_000, backupCount=2, encoding="utf-8"
-    )
     wire_handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     wire.addHandler(wire_handler)
     root._station_configured = True  # type: ignore[attr-defined]

@@ -48,7 +48,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     station = open_station(args)
     try:
-        decision = station.scan(args.code, device=args.device, role=args.role)
+        decision = station.scan(scanned_text(args.code), device=args.device, role=args.role)
         # Print what this scan queued (and anything left from before), best effort:
         # a printer problem never changes the decision, the label stays queued.
         try:
@@ -62,6 +62,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
     else:
         print(_decision_line(decision.to_json()))
     return 0
+
+
+def scanned_text(argument: str) -> str:
+    """The code as the station sees a scanner's bytes: undecodable bytes become U+FFFD.
+
+    Python hands a command line's bytes that are not UTF-8 over as lone surrogates
+    (``$'1Z99\\xff'`` -> ``'1Z99\\udcff'``), which no database or terminal can store.
+    """
+    return argument.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _decision_line(d: dict[str, Any]) -> str:

@@ -10,8 +10,10 @@ happen inside the handlers that need them, so ``station scan`` starts fast.
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from station.cli import central, day, demo, devices, dock, manifest, sync
 from station.cli.common import add_common
@@ -33,19 +35,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _never_fail_on_output()
     parser = build_parser()
     args = parser.parse_args(argv)
+    return run_guarded(args.func, args)
+
+
+def run_guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """The one guard between a handler and the user: a message and an exit code, never a traceback.
+
+    The handlers raise StationError with a message fit for a lead; this prints it (2 for a
+    config or usage mistake, 1 for refused work). A reader that closes the pipe early
+    (``station report | head``) ends the command quietly.
+    """
     try:
-        code: int = args.func(args)
-        return code
+        return func(args)
     except ConfigError as exc:
         print(f"station: {exc}", file=sys.stderr)
         return 2
     except StationError as exc:
         print(f"station: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # Python would report the pipe again when it flushes stdout at exit: point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         return 130
+
+
+def _never_fail_on_output() -> None:
+    """Text that the terminal cannot encode (a scanned byte 0xFF, an ASCII locale) is escaped, not fatal."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _entry() -> None:
