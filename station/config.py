@@ -14,7 +14,7 @@ import difflib
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import time
 from importlib import resources
 from pathlib import Path
@@ -214,6 +214,10 @@ def reject_unknown(table: Mapping[str, Any], keys: Iterable[str], prefix: str = 
         raise ConfigError(f"config: unknown key {name!r}{where} ({hint})")
 
 
+def _names(table: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(table))
+
+
 TOP_KEYS = (
     "station_id",
     "operator",
@@ -229,20 +233,13 @@ TOP_KEYS = (
     "store",
     "station",
 )
-HUB_KEYS = ("name", "lat", "lon", "timezone")
-VAN_KEYS = ("id", "lane", "capacity", "capacity_kg", "shift_start", "shift_end", "fixed_cost")
-SERVER_KEYS = ("url", "token_file", "ca_file", "timeout_s", "batch_size", "protocol")
-PLANNING_KEYS = (
-    "time_limit_s",
-    "speed_kmh",
-    "detour_factor",
-    "service_per_stop_s",
-    "service_per_parcel_s",
-    "matrix_file",
-    "backend",
-)
-STORE_KEYS = ("keep_days",)
-STATION_KEYS = ("command_window_s", "max_cancel_share")
+# A table's keys are its dataclass's fields, so a new setting cannot be forgotten here.
+HUB_KEYS = (*_names(Hub), "timezone")
+VAN_KEYS = _names(Van)
+SERVER_KEYS = _names(ServerConfig)
+PLANNING_KEYS = _names(PlanningConfig)
+STORE_KEYS = _names(StoreConfig)
+STATION_KEYS = _names(StationRules)
 
 
 def _device_keys(kind_table: str, kind: object, where: str) -> tuple[str, ...]:
