@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from textual import constants
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.widgets import Input
 
 from drivers import systemd_notify
@@ -31,7 +35,8 @@ from station.devices import ScannerSlot
 from station.errors import StationError
 from station.model import Decision
 from station.printing import PrintQueue
-from station.ui.screens import DayCloseScreen, DockScreen, ExceptionsScreen, LanesScreen
+from station.ui.i18n import _
+from station.ui.screens import DayCloseScreen, DockScreen, ExceptionsScreen, LanesScreen, TableScreen
 from station.ui.widgets import LaneProgress, StatusLine
 
 log = logging.getLogger(__name__)
@@ -77,23 +82,33 @@ class StationApp(App[int]):
         demo_feed: Iterator[str] | None = None,
         kiosk: bool = False,
     ) -> None:
-        super().__init__()
+        # ANSI colours as named: with Textual's mapping a 16-colour console (TERM=linux) showed the
+        # wrong ones (red as magenta). The .tcss uses ANSI names only, so a desktop terminal agrees.
+        super().__init__(ansi_color=True)
         self.station = station
         self.slots = slots
         self.queue = queue
         self.demo_feed = demo_feed
         self.kiosk = kiosk
-        self.sync_text = "sync: no server configured"
+        self.sync_text = _("sync: no server configured")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="station-writer")
         self._printer = ThreadPoolExecutor(1, thread_name_prefix="station-printer")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="station-reader")
-        self.dock = DockScreen()
+        self.dock = DockScreen(self.keys_help())
         self.last_decision: Decision | None = None
         self.last_device = "keyboard"
         self.keyboard_role = "sort"
         self.planning: Any = None  # a PlanningJob while the planner runs
         self._sync_wake = asyncio.Event()
         self._last_alert: str | None = None
+
+    def get_driver_class(self) -> type[Driver]:
+        """On Linux, a driver sized from the tty it draws on, not from stdout (the journal under systemd)."""
+        if constants.DRIVER is not None or sys.platform == "win32":
+            return super().get_driver_class()
+        from station.ui.terminal import ConsoleDriver
+
+        return ConsoleDriver
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -133,11 +148,11 @@ class StationApp(App[int]):
             decision = await loop.run_in_executor(
                 self._writer, functools.partial(self.station.scan, data, device=device, role=role, framing=framing)
             )
-        except Exception as exc:  # a full or failing disk: the scan is NOT acknowledged
+        except Exception:  # a full or failing disk: the scan is NOT acknowledged
             log.exception("scan from %s could not be recorded", device)
-            self.dock.show_failure(
-                f"the station could not record this scan ({exc}); scan again, and call the hub lead if it happens again"
-            )
+            self.dock.show_failure(_("Not recorded: scan again; call the hub lead if it happens again."))
+            if self.screen is not self.dock:
+                self.pop_to_dock()
             self.bell()
             return None
         self.last_decision = decision
@@ -149,6 +164,10 @@ class StationApp(App[int]):
             else:
                 self.keyboard_role = new_role
         self.dock.show_decision(decision, datetime.now().strftime("%H:%M:%S"))
+        if isinstance(self.screen, TableScreen):
+            # The lead's screen stays, but the worker sees the outcome over it and the figures move.
+            self.screen.show_scan(decision)
+            self.call_later(self._refill, self.screen)
         if decision.outcome.value in ("misload", "cancelled"):
             self.bell()  # the terminal bell: a mis-load must be heard over the dock's noise
         self._print_soon()
@@ -170,7 +189,7 @@ class StationApp(App[int]):
     def _start_sync(self) -> None:
         from station.sync.task import run_sync
 
-        self.sync_text = "sync: starting"
+        self.sync_text = _("sync: starting")
         self.run_worker(
             run_sync(self.station.store, self.station.config, self._on_sync_status, wake=self._sync_wake),
             group="sync",
@@ -195,20 +214,22 @@ class StationApp(App[int]):
             if changes:
                 added, cancelled = len(changes[0]["added"]), len(changes[0]["cancelled"])
                 self.notify(
-                    f"New manifest from the central server: {added} parcels added, {cancelled} cancelled."
-                    + (" Press F6 to plan the new parcels." if added and result.plan != "updated" else ""),
+                    _("New manifest: {added} parcels added, {cancelled} cancelled.").format(
+                        added=added, cancelled=cancelled
+                    )
+                    + (" " + _("F6 plans the new parcels.") if added and result.plan != "updated" else ""),
                     timeout=15,
                 )
         if result.plan == "updated":
-            self.notify("A new plan arrived from the central server.", timeout=8)
+            self.notify(_("A new plan arrived from the central server."), timeout=8)
 
     def _on_sync_status(self, status: Any) -> None:
         """Called by the sync task (on this event loop) whenever its state changes."""
-        text = f"sync: {status.label()}"
+        text = _("sync: {state}").format(state=status.label())
         if status.last_good_sync:
-            text += f", last good {status.last_good_sync.astimezone():%H:%M}"
+            text += ", " + _("last good {time}").format(time=f"{status.last_good_sync.astimezone():%H:%M}")
         if status.quarantined:
-            text += f", {status.quarantined} REFUSED (see the log)"
+            text += ", " + _("{n} REFUSED (see the log)").format(n=status.quarantined)
         if status.alert and status.alert != self._last_alert:
             self.notify(status.alert, severity="error", timeout=10)
         self._last_alert = status.alert
@@ -241,40 +262,72 @@ class StationApp(App[int]):
             return
         if snap.labels_waiting:
             self._print_soon()
-        self.dock.query_one(LaneProgress).show(snap.lanes)
-        self.dock.query_one(StatusLine).update(self.status_text(snap))
+        try:
+            self.dock.query_one(LaneProgress).show(snap.lanes)
+            self.dock.query_one(StatusLine).show(self.status_parts(snap))
+        except NoMatches:  # the app is closing and the dock screen's widgets are gone
+            return
 
-    def status_text(self, snap: StatusSnapshot) -> str:
+    def status_parts(self, snap: StatusSnapshot) -> list[str]:
+        """The status line's parts, most urgent first: what does not fit at 80 columns is the least urgent."""
+        parts = []
+        if snap.labels_waiting:
+            parts.append(_("{n} LABELS WAITING").format(n=snap.labels_waiting))
         if self.planning is not None:
             points = self.planning.progress()
-            best = f"best {points[-1].best_cost:,.0f} after {points[-1].elapsed_s:.0f} s" if points else "starting"
-            planning = f"PLANNING ({best}; F6 stops and keeps the best plan) | "
-        else:
-            planning = ""
-        scanners = ", ".join(self._scanner_text(slot) for slot in self.slots) or "none"
-        printers = ", ".join(snap.printers) or "none"
-        waiting = f" - {snap.labels_waiting} LABELS WAITING" if snap.labels_waiting else ""
-        return (
-            f"{planning}scanner: {scanners} | printer: {printers}{waiting} | {self.sync_text}, "
-            f"{snap.backlog} events to send"
-        )
+            best = (
+                _("best {cost} after {seconds} s").format(
+                    cost=f"{points[-1].best_cost:,.0f}", seconds=f"{points[-1].elapsed_s:.0f}"
+                )
+                if points
+                else _("starting")
+            )
+            parts.append(_("PLANNING ({best}; F6 stops)").format(best=best))
+        scanners = ", ".join(self._scanner_text(slot) for slot in self.slots) or _("none")
+        parts.append(_("scanner: {scanners}").format(scanners=scanners))
+        parts.append(_("printer: {printers}").format(printers=", ".join(snap.printers) or _("none")))
+        parts.append(self.sync_text)
+        parts.append(_("{n} events to send").format(n=snap.backlog))
+        return parts
 
     @staticmethod
     def _scanner_text(slot: ScannerSlot) -> str:
         scanner = slot.scanner
         if scanner.state is ScannerState.CONNECTED:
-            return f"{scanner.name} OK"
+            return _("{name} OK").format(name=scanner.name)
         why = getattr(scanner, "last_error", None)
         return f"{scanner.name} {scanner.state.value.upper()}" + (f" ({why})" if why else "")
+
+    def keys_help(self) -> str:
+        """Only the keys that work on this station (F5 only in the demo, F10 only outside the kiosk)."""
+        keys = [_("F2 lanes"), _("F3 exceptions"), _("F4 reprint")]
+        if self.demo_feed is not None:
+            keys.append(_("F5 demo scan"))
+        keys += [_("F6 plan"), _("F7 day close")]
+        if not self.kiosk:
+            keys.append(_("F10 quit"))
+        return "  ".join(keys)
+
+    def pop_to_dock(self) -> None:
+        while len(self.screen_stack) > 1 and self.screen is not self.dock:
+            self.pop_screen()
+
+    async def _refill(self, screen: TableScreen) -> None:
+        if isinstance(screen, LanesScreen):
+            await self._fill_lanes(screen)
+        elif isinstance(screen, ExceptionsScreen):
+            await self._fill_exceptions(screen)
+        elif isinstance(screen, DayCloseScreen):
+            await self._fill_day_close(screen)
 
     # ---- keys -----------------------------------------------------------------------
 
     def action_blocked_quit(self) -> None:
-        self.notify("Quitting is the hub lead's action.", timeout=2)
+        self.notify(_("Quitting is the hub lead's action."), timeout=2)
 
     def action_quit_station(self) -> None:
         if self.kiosk:
-            self.notify("Quitting is the hub lead's action (systemctl stop station).", timeout=3)
+            self.notify(_("Quitting is the hub lead's action (systemctl stop station)."), timeout=3)
             return
         self.exit(0)
 
@@ -283,17 +336,20 @@ class StationApp(App[int]):
 
         simulated = next((s.scanner for s in self.slots if isinstance(s.scanner, SimulatedScanner)), None)
         if simulated is None or self.demo_feed is None:
-            self.notify("No simulated scanner on this station.", timeout=2)
+            self.notify(_("No simulated scanner on this station."), timeout=2)
             return
         code = next(self.demo_feed, None)
         if code is None:
-            self.notify("The demo day has no more parcels.", timeout=2)
+            self.notify(_("The demo day has no more parcels."), timeout=2)
             return
         simulated.feed(code)
 
     async def action_lanes(self) -> None:
         screen = LanesScreen()
         await self.push_screen(screen)
+        await self._fill_lanes(screen)
+
+    async def _fill_lanes(self, screen: LanesScreen) -> None:
         loop = asyncio.get_running_loop()
         report = await loop.run_in_executor(self._reader, self.station.report)
         screen.fill(
@@ -329,7 +385,7 @@ class StationApp(App[int]):
 
     async def action_reprint(self) -> None:
         if self.last_decision is None:
-            self.notify("Scan the parcel first.", timeout=2)
+            self.notify(_("Scan the parcel first."), timeout=2)
             return
         await self.process(
             station_code("command", "REPRINT"),
@@ -340,6 +396,9 @@ class StationApp(App[int]):
     async def action_day_close(self) -> None:
         screen = DayCloseScreen()
         await self.push_screen(screen)
+        await self._fill_day_close(screen)
+
+    async def _fill_day_close(self, screen: DayCloseScreen) -> None:
         loop = asyncio.get_running_loop()
         report = await loop.run_in_executor(self._reader, day_close, self.station)
         screen.fill(
@@ -353,17 +412,28 @@ class StationApp(App[int]):
                     v.missing,
                     v.not_loaded,
                     v.misloads,
-                    "closed" if v.closed else "open",
+                    _("closed") if v.closed else _("open"),
                 )
                 for v in report.vans
             ]
         )
-        notes = [f"not in the manifest: {len(report.not_in_manifest)}   open exceptions: {report.open_exceptions}"]
-        notes += [f"PULL FROM LANE {c['lane']}: {c['tracking_id']} (cancelled)" for c in report.cancelled_in_lanes]
+        notes = [
+            _("not in the manifest: {n}   open exceptions: {open}").format(
+                n=len(report.not_in_manifest), open=report.open_exceptions
+            )
+        ]
+        notes += [
+            _("PULL FROM LANE {lane}: {parcel} (cancelled)").format(lane=c["lane"], parcel=c["tracking_id"])
+            for c in report.cancelled_in_lanes
+        ]
         for change in report.changes[:3]:
             notes.append(
-                f"manifest {change['version']} at {change['at'][11:16]}: {len(change['added'])} added, "
-                f"{len(change['cancelled'])} cancelled"
+                _("manifest {version} at {time}: {added} added, {cancelled} cancelled").format(
+                    version=change["version"],
+                    time=change["at"][11:16],
+                    added=len(change["added"]),
+                    cancelled=len(change["cancelled"]),
+                )
             )
         screen.notes("\n".join(notes))
 
@@ -375,7 +445,7 @@ class StationApp(App[int]):
 
         await asyncio.get_running_loop().run_in_executor(self._writer, queue_summary)
         self._print_soon()
-        self.notify("Day-close summary sent to the printer.", timeout=3)
+        self.notify(_("Day-close summary sent to the printer."), timeout=3)
 
     async def action_export_day_close(self) -> None:
         def export() -> str:
@@ -384,13 +454,13 @@ class StationApp(App[int]):
             return str(path)
 
         path = await asyncio.get_running_loop().run_in_executor(self._reader, export)
-        self.notify(f"Exported to {path}", timeout=4)
+        self.notify(_("Exported to {path}").format(path=path), timeout=4)
 
     async def action_plan(self) -> None:
         """F6: plan the day in a worker process; F6 again stops early and keeps the best plan."""
         if self.planning is not None:
             self.planning.stop()
-            self.notify("Stopping the planner: the best plan so far will be kept.", timeout=3)
+            self.notify(_("Stopping the planner: the best plan so far will be kept."), timeout=3)
             return
         from station.planning import PlanningJob
         from station.planning_bridge import problem_for
@@ -398,7 +468,7 @@ class StationApp(App[int]):
         loop = asyncio.get_running_loop()
         problem = await loop.run_in_executor(self._reader, problem_for, self.station)
         if not problem.parcels:
-            self.notify("No manifest yet: import the day's manifest first.", severity="error", timeout=4)
+            self.notify(_("No manifest yet: import the day's manifest first."), severity="error", timeout=4)
             return
         self.planning = PlanningJob.start(problem, time_limit_s=self.station.config.planning.time_limit_s)
         self.run_worker(self._finish_planning(), group="planning")
@@ -411,8 +481,13 @@ class StationApp(App[int]):
                 await asyncio.sleep(0.3)
             plan = await loop.run_in_executor(None, job.result)
             await loop.run_in_executor(self._writer, self.station.save_plan, plan)
-            self.notify(f"New plan: {len(plan.routes)} vans, {len(plan.unplanned)} parcels not planned.", timeout=5)
+            self.notify(
+                _("New plan: {vans} vans, {unplanned} parcels not planned.").format(
+                    vans=len(plan.routes), unplanned=len(plan.unplanned)
+                ),
+                timeout=5,
+            )
         except StationError as exc:
-            self.notify(f"Planning failed: {exc}", severity="error", timeout=6)
+            self.notify(_("Planning failed: {error}").format(error=exc), severity="error", timeout=6)
         finally:
             self.planning = None

@@ -1,8 +1,9 @@
-"""Big characters drawn with full and half blocks, which every console font has.
+"""Big characters drawn with the full block and spaces only.
 
-Textual's ``Digits`` uses rounded box glyphs that the Linux console font lacks, so the
-lane number is drawn here from a 5x7 pixel font: each pixel is ``sx`` columns wide and
-``sy`` half-rows tall, and two half-rows share one text row through ``▀``, ``▄``, ``█``.
+Every Linux console font has ``█``; none of the console-setup fonts has the half blocks
+(``▀ ▄ ▌``), and Textual's ``Digits`` uses glyphs they lack too. So the lane number (and
+SCAN AGAIN) is drawn here from a 5x7 pixel font, stretched to any number of rows and
+columns: a pixel row becomes one or more text rows, a pixel column one or more columns.
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ GLYPHS: dict[str, tuple[str, ...]] = {
     "7": ("#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#..."),
     "8": (".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###."),
     "9": (".###.", "#...#", "#...#", ".####", "....#", "....#", ".###."),
+    "A": (".###.", "#...#", "#...#", "#####", "#...#", "#...#", "#...#"),
+    "C": (".###.", "#...#", "#....", "#....", "#....", "#...#", ".###."),
+    "E": ("#####", "#....", "#....", "####.", "#....", "#....", "#####"),
+    "G": (".###.", "#...#", "#....", "#.###", "#...#", "#...#", ".###."),
+    "I": (".###.", "..#..", "..#..", "..#..", "..#..", "..#..", ".###."),
+    "L": ("#....", "#....", "#....", "#....", "#....", "#....", "#####"),
+    "N": ("#...#", "##..#", "#.#.#", "#.#.#", "#..##", "#...#", "#...#"),
+    "O": (".###.", "#...#", "#...#", "#...#", "#...#", "#...#", ".###."),
+    "R": ("####.", "#...#", "#...#", "####.", "#.#..", "#..#.", "#...#"),
+    "S": (".###.", "#...#", "#....", ".###.", "....#", "#...#", ".###."),
+    "T": ("#####", "..#..", "..#..", "..#..", "..#..", "..#..", "..#.."),
+    "U": ("#...#", "#...#", "#...#", "#...#", "#...#", "#...#", ".###."),
     "X": ("#...#", "#...#", ".#.#.", "..#..", ".#.#.", "#...#", "#...#"),
     "?": (".###.", "#...#", "....#", "...#.", "..#..", ".....", "..#.."),
     "-": (".....", ".....", ".....", "#####", ".....", ".....", "....."),
@@ -26,46 +39,49 @@ GLYPHS: dict[str, tuple[str, ...]] = {
 }
 HEIGHT = 7
 WIDTH = 5
+GAP = 1  # pixel columns between two characters
+BLOCK = "█"
 
 
-def size(text: str, sx: int, sy: int) -> tuple[int, int]:
-    """Columns and rows ``render`` needs for ``text`` at this scale."""
+def pixel_width(text: str) -> int:
     n = len(text)
-    return (n * WIDTH * sx + max(0, n - 1) * sx, (HEIGHT * sy + 1) // 2)
+    return n * WIDTH + max(0, n - 1) * GAP
 
 
-def render(text: str, sx: int = 2, sy: int = 2) -> list[str]:
-    """``text`` as lines of block characters (unknown characters draw as ``?``)."""
-    pixel_rows: list[str] = []
+def _stretch(pixels: int, cells: int) -> list[int]:
+    """For each of ``cells`` output cells, the pixel it shows (nearest neighbour, evenly spread)."""
+    return [min(pixels - 1, (2 * i + 1) * pixels // (2 * cells)) for i in range(cells)]
+
+
+def render(text: str, columns: int, rows: int) -> list[str]:
+    """``text`` drawn in exactly ``rows`` lines of ``columns`` cells (unknown characters as ``?``).
+
+    ``columns`` and ``rows`` must be at least the font's pixel size (``fits`` says so).
+    """
     glyphs = [GLYPHS.get(ch, GLYPHS["?"]) for ch in text.upper()]
-    for row in range(HEIGHT):
-        line = (" " * sx).join("".join(("█" if px == "#" else " ") * sx for px in g[row]) for g in glyphs)
-        pixel_rows.extend([line] * sy)
-    if len(pixel_rows) % 2:
-        pixel_rows.append(" " * len(pixel_rows[0]))
-    out = []
-    for top, bottom in zip(pixel_rows[::2], pixel_rows[1::2], strict=True):
-        out.append("".join(_cell(a == "█", b == "█") for a, b in zip(top, bottom, strict=True)))
-    return out
+    pixel_rows = [(" " * GAP).join(g[row] for g in glyphs).replace(" ", ".") for row in range(HEIGHT)]
+    x_map = _stretch(pixel_width(text), columns)
+    return ["".join(BLOCK if pixel_rows[py][px] == "#" else " " for px in x_map) for py in _stretch(HEIGHT, rows)]
 
 
-def _cell(top: bool, bottom: bool) -> str:
-    if top and bottom:
-        return "█"
-    if top:
-        return "▀"
-    if bottom:
-        return "▄"
-    return " "
+def best_block(lines: list[str], columns: int, rows: int) -> list[str] | None:
+    """``lines`` of text drawn one under the other, as large as fits ``columns`` x ``rows``.
 
-
-def best_scale(text: str, columns: int, rows: int) -> tuple[int, int]:
-    """The largest scale at which ``text`` fits in ``columns`` x ``rows``; at least (1, 1)."""
-    best = (1, 1)
-    for sx in range(1, 8):
-        for sy in range(1, 8):
-            w, h = size(text, sx, sy)
-            # Text cells are about twice as tall as wide: keep the glyphs' proportions sane.
-            if w <= columns and h <= rows and sx <= sy * 2 and sy <= sx * 2 and sx * sy > best[0] * best[1]:
-                best = (sx, sy)
-    return best
+    Uses the whole height (less one blank row between lines); the width follows from it
+    (a text cell is about twice as tall as wide, so a square pixel is two columns per row),
+    in whole multiples of the pixel width so every stroke is equally thick, and the same
+    for every line. None if the lines do not fit at all.
+    """
+    if not lines or not all(lines):
+        return None
+    per_line = (rows - (len(lines) - 1)) // len(lines)
+    widest = max(pixel_width(line) for line in lines)
+    if per_line < HEIGHT or columns < widest:
+        return None
+    scale_x = max(1, min(columns // widest, round(2 * per_line / HEIGHT)))
+    block: list[str] = []
+    for line in lines:
+        if block:
+            block.append("")
+        block.extend(render(line, pixel_width(line) * scale_x, per_line))
+    return block

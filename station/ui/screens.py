@@ -15,7 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from station.model import Decision
+from station.model import Decision, Outcome
+from station.ui.i18n import N_, _, ngettext
 from station.ui.widgets import (
     LOOK_CLASSES,
     OUTCOME_LOOK,
@@ -24,100 +25,175 @@ from station.ui.widgets import (
     OutcomeBanner,
     RecentScans,
     StatusLine,
+    outcome_word,
+    shown_lane,
 )
-
-KEYS_HELP = "F2 lanes  F3 exceptions  F4 reprint  F5 demo scan  F6 plan  F7 day close  Enter: type a code"
 
 
 class DockScreen(Screen[None]):
-    """What the dock worker sees: the lane of the last scan, huge, and how it went."""
+    """What the dock worker sees: how the last scan went, its lane huge, and what to do."""
+
+    def __init__(self, keys_help: str = "") -> None:
+        super().__init__()
+        self.keys_help = keys_help
 
     def compose(self) -> ComposeResult:
+        yield OutcomeBanner(_("READY TO SCAN"), id="outcome", classes="idle")
         with Horizontal(id="top"):
-            with Vertical(id="lane-box"):
-                yield Static("LANE", id="lane-title")
-                yield BigLane(id="lane", classes="idle")
+            yield BigLane(id="lane", classes="idle")
             with Vertical(id="side"):
-                yield OutcomeBanner("READY TO SCAN", id="outcome", classes="idle")
-                yield Static("STOP -", id="stop")
-                yield Static("VAN -", id="van")
+                yield Static(_("STOP -"), id="stop")
+                yield Static(_("VAN -"), id="van")
                 yield Static("", id="parcel")
+        yield Static("", id="instruction")
         with Horizontal(id="bottom"):
             yield RecentScans(id="recent")
             yield LaneProgress(id="lanes")
-        yield Input(placeholder="type a code and press Enter (the scanner needs no typing)", id="manual")
-        yield StatusLine("starting ...", id="status")
-        yield Static(KEYS_HELP, id="keys")
+        yield Input(placeholder=_("type a code and press Enter"), id="manual")
+        yield StatusLine(_("starting"), id="status")
+        yield Static(self.keys_help, id="keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#recent").border_title = _("LAST SCANS")
+        self.query_one("#lanes").border_title = _("LANES sorted/planned")
 
     def show_decision(self, decision: Decision, at: str) -> None:
-        word, look = OUTCOME_LOOK[decision.outcome]
+        look = OUTCOME_LOOK[decision.outcome][1]
         lane = self.query_one(BigLane)
-        # A mis-load shows, huge, the lane the parcel must go to instead.
-        shown_lane = decision.right_lane if decision.right_lane is not None else decision.lane
-        lane.value = "X" if shown_lane is None else str(shown_lane)
-        banner = self.query_one(OutcomeBanner)
-        banner.update(word)
-        for widget in (lane, banner):
+        lane.value = shown_lane(decision)
+        self.query_one(OutcomeBanner).show(outcome_word(decision.outcome), look)
+        instruction = self.query_one("#instruction", Static)
+        for widget in (lane, instruction):
             widget.remove_class(*LOOK_CLASSES)
             widget.add_class(look)
-        self.query_one("#stop", Static).update(f"STOP {decision.stop}" if decision.stop else "STOP -")
-        van = decision.van or "-"
-        if decision.right_van:
-            van = f"{van}  ->  take it to VAN {decision.right_van}, LANE {decision.right_lane}"
-        self.query_one("#van", Static).update(f"VAN {van}")
+        # CANNOT READ has no lane, stop or van: the big SCAN AGAIN takes the whole width.
+        self.query_one("#side").display = decision.outcome is not Outcome.INVALID
+        self.query_one("#stop", Static).update(
+            _("STOP {stop}").format(stop=decision.stop) if decision.stop else _("STOP -")
+        )
+        van = decision.right_van if decision.outcome is Outcome.MISLOAD else decision.van
+        self.query_one("#van", Static).update(_("VAN {van}").format(van=van) if van else _("VAN -"))
         detail = Text(decision.tracking_id or decision.code, style="bold")
-        if decision.reason:
-            detail.append("\n" + decision.reason)
         if decision.remaining is not None:
-            detail.append(f"\n{decision.remaining} parcels still to load in this van", style="bold")
+            detail.append(
+                "\n"
+                + ngettext("{n} parcel still to load", "{n} parcels still to load", decision.remaining).format(
+                    n=decision.remaining
+                )
+            )
             next_stop = decision.detail.get("next_stop")
             if next_stop:
-                detail.append(f"\nnext: stop {next_stop} (last stop goes in first)")
+                detail.append("\n" + _("next: stop {stop}").format(stop=next_stop))
         self.query_one("#parcel", Static).update(detail)
+        instruction.update(instruction_for(decision))
         self.query_one(RecentScans).add(decision, at)
 
     def show_failure(self, message: str) -> None:
         """A scan that could NOT be recorded: say so loudly, never show a lane."""
         lane = self.query_one(BigLane)
         lane.value = "!"
-        banner = self.query_one(OutcomeBanner)
-        banner.update("NOT SAVED - SCAN AGAIN")
-        for widget in (lane, banner):
+        self.query_one(OutcomeBanner).show(_("NOT SAVED - SCAN AGAIN"), "alarm")
+        instruction = self.query_one("#instruction", Static)
+        for widget in (lane, instruction):
             widget.remove_class(*LOOK_CLASSES)
             widget.add_class("alarm")
-        self.query_one("#parcel", Static).update(message)
+        self.query_one("#side").display = False
+        instruction.update(message)
+
+
+def instruction_for(decision: Decision) -> str:
+    """One line (it fits 80 columns) telling the worker what to do with the parcel."""
+    d = decision
+    match d.outcome:
+        case Outcome.SORTED:
+            return _("Put it in LANE {lane}: van {van}, stop {stop}.").format(lane=d.lane, van=d.van, stop=d.stop)
+        case Outcome.LOADED:
+            return _("Load it in van {van}: stop {stop}.").format(van=d.van, stop=d.stop)
+        case Outcome.REPEAT:
+            return _("Scanned before: it goes in LANE {lane}, van {van}.").format(lane=d.lane, van=d.van)
+        case Outcome.UNKNOWN:
+            return _("Not in today's manifest: put it in the exception lane {lane}.").format(lane=d.lane)
+        case Outcome.INVALID:
+            return _("The label could not be read: scan it again.")
+        case Outcome.NO_PLAN if d.lane is None:
+            return _("No plan yet: keep the parcel and tell the hub lead.")
+        case Outcome.NO_PLAN:
+            return _("Not in the plan: put it in the exception lane {lane}, tell the lead.").format(lane=d.lane)
+        case Outcome.MISLOAD if d.right_van == d.van:
+            return _("Van {van} has left: keep the parcel and tell the hub lead.").format(van=d.van)
+        case Outcome.MISLOAD:
+            return _("NOT van {van}! Take it to VAN {right_van}, LANE {right_lane}.").format(
+                van=d.van, right_van=d.right_van, right_lane=d.right_lane
+            )
+        case Outcome.CANCELLED:
+            return _("Cancelled: do NOT load. Put it in the exception lane {lane}.").format(lane=d.lane)
+        case _:
+            return d.reason or ""
+
+
+class ScanStrip(Static):
+    """Over the lead's screens: the last scan's outcome and lane, so the worker still sees it."""
+
+    DEFAULT_CSS = """
+    ScanStrip { height: 1; text-style: bold; padding: 0 1; text-wrap: nowrap; text-overflow: clip; }
+    """
+
+    def show(self, decision: Decision) -> None:
+        look = OUTCOME_LOOK[decision.outcome][1]
+        self.remove_class(*LOOK_CLASSES)
+        self.add_class(look)
+        lane = shown_lane(decision)
+        where = "" if decision.outcome is Outcome.INVALID else _("LANE {lane}").format(lane=lane) + "  "
+        self.update(f"{outcome_word(decision.outcome)}  {where}{instruction_for(decision)}")
 
 
 class TableScreen(Screen[None]):
-    """A title and a table; Escape or F1 goes back to the dock screen."""
+    """A title and a table; Escape or F1 goes back to the dock screen.
+
+    A scan while it is open shows in the strip at the top (the worker at the dock still
+    sees each outcome) and the app refills the table.
+    """
 
     BINDINGS = [Binding("escape,f1", "app.pop_screen", "Back")]
     title_text = ""
     columns: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
+        yield ScanStrip("", id="scan-strip")
         with Vertical(classes="table-screen"):
-            yield Static(f"{self.title_text}   (Esc: back to the dock screen)", classes="screen-title")
+            yield Static(_(self.title_text), classes="screen-title")
+            yield Static(_("Esc: back to the dock screen"), classes="screen-keys")
             table: DataTable[Any] = DataTable(zebra_stripes=True, cursor_type="row")
-            table.add_columns(*self.columns)
+            table.add_columns(*(_(c) for c in self.columns))
             yield table
+
+    def on_mount(self) -> None:
+        self.query_one(ScanStrip).display = False
+
+    def show_scan(self, decision: Decision) -> None:
+        strip = self.query_one(ScanStrip)
+        strip.display = True
+        strip.show(decision)
 
     def fill(self, rows: list[tuple[Any, ...]]) -> None:
         table = self.query_one(DataTable)
+        cursor = table.cursor_row
         table.clear()
         table.add_rows(rows)
+        if rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
 
 
 class LanesScreen(TableScreen):
-    title_text = "LANES"
-    columns = ("lane", "van", "planned", "sorted", "still to sort")
+    title_text = N_("LANES")
+    columns = (N_("lane"), N_("van"), N_("planned"), N_("sorted"), N_("to sort"))
 
 
 class ExceptionsScreen(TableScreen):
     """Parcels in exception; the hub lead works through them with R, A and T."""
 
-    title_text = "EXCEPTIONS  R re-label  A reassign to a van  T return to sender"
-    columns = ("time", "parcel", "reason", "planned van")
+    title_text = N_("EXCEPTIONS   R re-label   A reassign to a van   T return to sender")
+    columns = (N_("time"), N_("parcel"), N_("reason"), N_("planned van"))
     BINDINGS = [
         Binding("r", "resolve('relabel')", "Re-label"),
         Binding("a", "resolve('reassign')", "Reassign"),
@@ -133,7 +209,7 @@ class ExceptionsScreen(TableScreen):
     async def action_resolve(self, action: str) -> None:
         tracking_id = self.selected()
         if tracking_id is None:
-            self.notify("No exception to work on.", timeout=2)
+            self.notify(_("No exception to work on."), timeout=2)
             return
         if action == "reassign":
 
@@ -157,9 +233,10 @@ class VanPicker(Screen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="table-screen"):
-            yield Static("REASSIGN TO WHICH VAN?  (Enter chooses, Esc cancels)", classes="screen-title")
+            yield Static(_("REASSIGN TO WHICH VAN?"), classes="screen-title")
+            yield Static(_("Enter chooses, Esc cancels"), classes="screen-keys")
             table: DataTable[Any] = DataTable(cursor_type="row")
-            table.add_columns("van", "lane")
+            table.add_columns(_("van"), _("lane"))
             for van in self.app.station.config.vans:  # type: ignore[attr-defined]
                 table.add_row(van.id, van.lane)
             yield table
@@ -174,8 +251,18 @@ class VanPicker(Screen[str | None]):
 class DayCloseScreen(TableScreen):
     """Per van: planned, sorted, loaded, missing, mis-loads; P prints the summary, E exports CSV."""
 
-    title_text = "DAY CLOSE  P print summary  E export CSV"
-    columns = ("lane", "van", "planned", "sorted", "loaded", "missing", "not loaded", "mis-loads", "state")
+    title_text = N_("DAY CLOSE   P print summary   E export CSV")
+    columns = (
+        N_("lane"),
+        N_("van"),
+        N_("planned"),
+        N_("sorted"),
+        N_("loaded"),
+        N_("missing"),
+        N_("not loaded"),
+        N_("mis-loads"),
+        N_("state"),
+    )
     BINDINGS = [Binding("p", "app.print_day_close", "Print"), Binding("e", "app.export_day_close", "Export CSV")]
 
     def compose(self) -> ComposeResult:

@@ -1,0 +1,45 @@
+"""The screen's language: gettext catalogs compiled into the package (station/locale).
+
+Texts are marked with ``_()`` where they are shown, or with ``N_()`` where they are defined
+before the language is known (tables, outcome words) and translated when shown. The
+catalogs are extracted and compiled with Babel (see docs/translations.md); English is the
+source language and needs no catalog.
+"""
+
+from __future__ import annotations
+
+import gettext
+from pathlib import Path
+
+DOMAIN = "station"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+LANGUAGES = ("en", "fr")
+
+_translation: gettext.NullTranslations = gettext.NullTranslations()
+
+
+def set_language(language: str) -> None:
+    """Use ``language``'s catalog from now on; English (the source texts) needs none.
+
+    Raises ValueError for a language the station does not ship.
+    """
+    global _translation
+    if language not in LANGUAGES:
+        raise ValueError(f"language {language!r} is not shipped: choose one of {', '.join(LANGUAGES)}")
+    if language == "en":
+        _translation = gettext.NullTranslations()
+        return
+    _translation = gettext.translation(DOMAIN, LOCALE_DIR, languages=[language])
+
+
+def _(message: str) -> str:
+    return _translation.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _translation.ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks a text for extraction; it is translated later, where it is shown."""
+    return message
