@@ -1,7 +1,7 @@
 """The domain's data: parcels, vans, plans, scan decisions and scan events.
 
-Plain frozen dataclasses, no behaviour beyond conversions. Names are the domain's words
-(DESIGN.md): a *parcel* has a tracking id, a *van* is loaded at a *lane*, a *plan* gives
+Plain frozen dataclasses, no behaviour beyond conversions. Names are the domain's words:
+a *parcel* has a tracking id, a *van* is loaded at a *lane*, a *plan* gives
 every parcel a van, lane and stop number, a *scan event* records what happened.
 """
 

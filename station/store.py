@@ -1,7 +1,7 @@
 """The station's database: one SQLite file, schema by migrations, durable writes.
 
 Owns the connection settings that keep acknowledged scans safe when the power is pulled
-(WAL + synchronous=FULL, measured in FIELD-NOTES.md), the schema (``sqlite_utils``
+(WAL + synchronous=FULL: with NORMAL an emulated power cut lost acknowledged rows), the schema (``sqlite_utils``
 migrations recorded in the database), and the ``write()`` transaction every
 read-then-write uses (BEGIN IMMEDIATE, so two writers queue on the busy timeout
 instead of failing at once with "database is locked").

@@ -178,7 +178,8 @@ class TrackingStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self.lock:
-            # IMMEDIATE: these transactions read then write (FIELD-NOTES: deferred ones fail at once).
+            # IMMEDIATE: these transactions read then write; a deferred one fails at once with
+            # "database is locked" when another writer holds the lock, instead of waiting.
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn

@@ -2,7 +2,7 @@
 
 This module owns how the instance is put into ``pywrapcp``: distances, durations and demands are
 registered as matrices and vectors (evaluated in C++; a Python callback made the first solution
-9x slower, FIELD-NOTES), a fast first solution (PATH_CHEAPEST_ARC without time windows,
+9x slower when measured), a fast first solution (PATH_CHEAPEST_ARC without time windows,
 PARALLEL_CHEAPEST_INSERTION with them) followed by guided local search to the time limit. It knows
 nothing of parcels or of decomposition; ``search.py`` decides how it is called.
 """
