@@ -59,7 +59,7 @@ def parse_csv(text: str, *, name: str = "manifest") -> list[Parcel]:
     try:
         for row in reader:
             # DictReader puts extra cells under None; a short row leaves None values.
-            extra = row.pop(None, None)  # type: ignore[call-overload]
+            extra = row.pop(None, None)
             record: dict[str, Any] = {k: v for k, v in row.items() if k is not None}
             if extra:
                 record["__extra__"] = extra

@@ -463,7 +463,7 @@ def test_any_barcode_of_a_parcel_finds_it(scan: bytes, parcel_id: str) -> None:
 
 def test_wrong_check_digit_known_to_manifest_is_still_found() -> None:
     # A carrier printed a bad check digit; the manifest has the number as printed.
-    manifest = {"P9": ("1Z5R89390357567128",)}
+    manifest: dict[str, tuple[str, ...]] = {"P9": ("1Z5R89390357567128",)}
     assert find(manifest, "1Z5R89390357567128") == "P9"
     assert parcel("1Z5R89390357567128").problem is not None
 

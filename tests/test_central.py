@@ -162,6 +162,7 @@ def test_fault_admin_only_when_enabled(central: Central) -> None:
         assert c.post("/_faults", json={"faults": [{"kind": "500"}]}).status_code == 404
 
 
+@pytest.mark.slow  # starts the server in a subprocess
 def test_serve_and_stats_commands(tmp_path: Path) -> None:
     """The scripting contract: `station central serve ... --tokens FILE` and `stats --json`."""
     tokens = tmp_path / "tokens"

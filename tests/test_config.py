@@ -41,7 +41,7 @@ def test_the_example_config_has_the_demo_hub_and_12_vans(tmp_path: Path) -> None
         (lambda r: r["planning"].update(backend="gurobi"), 'planning.backend: expected "auto", "pyvrp" or "ortools"'),
     ],
 )
-def test_a_wrong_key_is_named(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_key_is_named(tmp_path: Path, change, message: str) -> None:
     r = raw()
     change(r)
     with pytest.raises(ConfigError, match=re.escape(message)):

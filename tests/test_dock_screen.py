@@ -23,7 +23,7 @@ def make_app(station: Station, tmp_path: Path, slots: list[ScannerSlot] | None =
     return StationApp(station, slots or [], queue, kiosk=True)
 
 
-async def wait_for(predicate, pilot, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(predicate, pilot, timeout: float = 10.0) -> None:
     for _ in range(int(timeout / 0.05)):
         if predicate():
             return

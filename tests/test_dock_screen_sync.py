@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from drivers.printers.file import FilePrinter
 from station.central.testing import running_central, station_config
 from station.core import Station
 from station.printing import PrintQueue
 from station.ui.app import StationApp
+
+pytestmark = pytest.mark.slow  # the screen, a station and a central server per test
 
 
 async def test_a_scan_on_the_screen_reaches_the_central_server(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ class FakeInterface:
     bInterfaceClass: int  # noqa: N815
     endpoints: list[FakeEndpoint]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         return iter(self.endpoints)
 
 

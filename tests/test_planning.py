@@ -12,6 +12,8 @@ from station.model import Hub, Parcel, Plan, Van
 from station.planning import PlanningProblem, PlanningSettings, insert_parcels, plan_day
 from station.planning.synthetic import synthetic_day
 
+pytestmark = pytest.mark.slow  # plans a generated day with the solver
+
 HUB = Hub("Test hub", 52.37, 4.90)
 
 

@@ -11,6 +11,8 @@ from station.model import Hub
 from station.planning import PlanningJob, PlanningProblem
 from station.planning.synthetic import synthetic_day
 
+pytestmark = pytest.mark.slow  # runs the planning solver in a worker process
+
 
 def test_job_returns_a_plan_with_progress() -> None:
     hub, vans, parcels = synthetic_day(120, 3, seed=3)

@@ -16,6 +16,8 @@ from station.planning import PlanningProblem, PlanningSettings, plan_day
 from station.planning.instance import Load, VrpInstance, VrpSolution, route_cost
 from station.planning.search import solve
 
+pytestmark = pytest.mark.slow  # runs the planning solver
+
 
 def cvrp(n: int, seed: int, capacity: int, vehicles: int) -> VrpInstance:
     rng = np.random.default_rng(seed)
@@ -111,7 +113,7 @@ def test_decomposition_visits_everyone_once_and_keeps_locks(monkeypatch: pytest.
     monkeypatch.setattr(decompose, "GROUP_SIZE", 25)
     monkeypatch.setattr(decompose, "SLICE_S", 0.5)
     base = cvrp(90, 11, capacity=40, vehicles=14)
-    locks = {5: (3,), 17: (3,), 40: (9,)}
+    locks: dict[int, tuple[int, ...]] = {5: (3,), 17: (3,), 40: (9,)}
     inst = VrpInstance(base.distance, base.loads, base.num_vehicles, base.xy, allowed=locks)
     progress: list[tuple[float, int]] = []
     sol = solve(inst, time_limit_s=4.0, backend="ortools", on_improve=lambda t, c: progress.append((t, c)))

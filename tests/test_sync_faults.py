@@ -21,6 +21,8 @@ from station.sync.backoff import Backoff
 from station.sync.status import SyncState, SyncStatus
 from station.sync.task import push_until_empty
 
+pytestmark = pytest.mark.slow  # drains the outbox through every fault of the server
+
 
 @pytest.fixture
 def central(tmp_path: Path) -> Iterator[Central]:

@@ -17,6 +17,8 @@ from station.errors import SyncError
 from station.model import Parcel, Plan, Route
 from station.sync.pull import publish_manifest, pull_day
 
+pytestmark = pytest.mark.slow  # two stations and a server per test
+
 DAY = "2026-11-25"
 
 
