@@ -93,7 +93,7 @@ def test_data_dir_flag_beats_environment(monkeypatch: pytest.MonkeyPatch, tmp_pa
         (lambda r: r.update(station={"max_cancel_share": 1.5}), "station.max_cancel_share: must be between 0 and 1"),
     ],
 )
-def test_a_typo_stops_the_station_naming_the_nearest_key(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_typo_stops_the_station_naming_the_nearest_key(tmp_path: Path, change, message: str) -> None:
     r = raw()
     change(r)
     with pytest.raises(ConfigError, match=re.escape(message)):

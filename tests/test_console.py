@@ -45,7 +45,7 @@ StationApp(station, [], queue, kiosk=True).run()
 WAIT_S = 90.0  # a generous bound for a slow machine, not a measurement
 
 
-class RingingScreen(pyte.Screen):  # type: ignore[misc]
+class RingingScreen(pyte.Screen):
     """A pyte screen that counts the bells it hears."""
 
     bells = 0

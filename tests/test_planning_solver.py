@@ -128,7 +128,7 @@ def test_decomposition_visits_everyone_once_and_keeps_locks(monkeypatch: pytest.
 @pytest.mark.parametrize("time_limit_s", [0.0, 2.0])
 def test_every_backend_keeps_locks_whatever_the_time(backend: str, time_limit_s: float) -> None:
     base = cvrp(90, 11, capacity=40, vehicles=14)
-    locks = {5: (3,), 17: (3,), 40: (9,), 41: (9,), 60: (0,)}
+    locks: dict[int, tuple[int, ...]] = {5: (3,), 17: (3,), 40: (9,), 41: (9,), 60: (0,)}
     inst = VrpInstance(base.distance, base.loads, base.num_vehicles, base.xy, allowed=locks)
     progress: list[tuple[float, int]] = []
     sol = solve(inst, time_limit_s=time_limit_s, backend=backend, on_improve=lambda t, c: progress.append((t, c)))

@@ -34,7 +34,7 @@ def test_language_from_query_then_accept_language(query: str | None, header: str
     assert choose_language(query, header) == lang
 
 
-def parcel(tracking_id: str = "P1"):  # type: ignore[no-untyped-def]
+def parcel(tracking_id: str = "P1"):
     def ev(kind: str, seq: int, minutes: int, reason: str | None = None) -> StationEvent:
         return StationEvent(
             str(uuid.uuid4()), "S1", seq, kind, T0 + timedelta(minutes=minutes), True, tracking_id, "Lyon", "d", reason
