@@ -12,6 +12,7 @@ with :func:`register_migrations`; :meth:`Store.open` applies all of them.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -156,6 +157,23 @@ def m002_dock_day(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_days(db: sqlite_utils.Database) -> None:
+    """Day after day: events carry their sorting day; past days' reports and manifests are kept."""
+    db.table("events").add_column("day", str)
+    db.execute("UPDATE events SET day = (SELECT value FROM meta WHERE key = 'day')")
+    db.table("events").create_index(["day", "kind"])
+    # A past day's final figures (station.dayclose as JSON) and its manifest, kept when the next starts.
+    db.table("day_reports").create({"day": str, "closed_at": str, "report": str}, pk="day")
+    db.table("day_parcels").create(
+        {"day": str, "tracking_id": str, "cancelled": int, "manifest_version": int, "parcel": str},
+        pk=("day", "tracking_id"),
+    )
+    # A handheld's van binding (scanned $ST:VAN:V03): kept across restarts, until another van
+    # code, SORT, or the next day.
+    db.table("device_roles").create({"device": str, "role": str, "day": str, "bound_at": str}, pk="device")
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection in the durable mode every station connection uses."""
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
@@ -228,6 +246,45 @@ class Store:
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
         return default if value is None else str(value)
+
+    def backup_to(self, dest: Path) -> Path:
+        """Write a consistent copy of the database to ``dest`` while the station keeps running.
+
+        SQLite's online backup API from a connection of its own (in WAL mode a reader never
+        blocks the scan path's writer), into ``dest``'s name plus ``.partial``, checked, synced
+        and only then renamed: a power cut leaves the old backup or the new one, never half of
+        one. Returns the file written.
+        """
+        dest = Path(dest)
+        partial = dest.with_name(dest.name + ".partial")
+        try:
+            partial.unlink(missing_ok=True)
+            source = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True)
+            try:
+                copy = sqlite3.connect(str(partial))
+                try:
+                    source.backup(copy)
+                    (result,) = copy.execute("PRAGMA quick_check").fetchone()
+                    if result != "ok":
+                        raise StoreError(f"the backup in {partial} did not check out: {result}")
+                finally:
+                    copy.close()
+            finally:
+                source.close()
+            with open(partial, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(partial, dest)
+            directory = os.open(dest.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        except sqlite3.Error as exc:
+            partial.unlink(missing_ok=True)
+            raise StoreError(f"cannot back up the database to {dest}: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot back up the database to {dest}: {exc.strerror or exc}") from None
+        return dest
 
     def close(self) -> None:
         with self._lock:

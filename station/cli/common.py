@@ -10,12 +10,13 @@ import logging
 import logging.handlers
 import os
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from station.config import Config, resolve_data_dir
 from station.config import load_config as _load_config
-from station.errors import StoreError
+from station.errors import StationError, StoreError
 
 if TYPE_CHECKING:
     from station.core import Station
@@ -52,6 +53,16 @@ def add_command(
     add_common(p)
     p.set_defaults(func=func)
     return p
+
+
+def day_argument(text: str) -> date:
+    """``--day YYYY-MM-DD``; anything else is a usage error naming the value (exit 2)."""
+    from station.days import parse_day
+
+    try:
+        return parse_day(text)
+    except StationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def data_dir(args: argparse.Namespace) -> Path:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from station.cli.common import Subparsers, add_command, data_dir, load_config, open_station
+from station.cli.common import Subparsers, add_command, data_dir, day_argument, load_config, open_station
 from station.errors import ConfigError, StationError
 
 log = logging.getLogger("station.cli")
@@ -81,46 +81,62 @@ def _decision_line(d: dict[str, Any]) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from station import days
     from station.dayclose import day_close
 
     station = open_station(args)
     try:
-        report = day_close(station)
-        if args.print:
-            from station import printing
-            from station.devices import deliver_now
+        today = days.current_day(station)
+        if args.day is not None and args.day != today:
+            kept = days.kept_report(station, args.day)
+            if kept is None:
+                known = ", ".join(days.kept_days(station)) or "none yet"
+                raise StationError(f"no report kept for {args.day} (days kept: {known})")
+            if args.print or args.csv:
+                raise StationError("--print and --csv are for the current day; a past day has --json and text")
+            figures = kept
+        else:
+            report = day_close(station)
+            if args.print:
+                from station import printing
+                from station.devices import deliver_now
 
-            with station.store.write() as db:
-                printing.enqueue(db, printing.DAY_CLOSE, report.to_zpl(station.config.station_id))
-            deliver_now(station.config, station.store)
+                with station.store.write() as db:
+                    printing.enqueue(db, printing.DAY_CLOSE, report.to_zpl(station.config.station_id))
+                deliver_now(station.config, station.store)
+            if args.csv:
+                Path(args.csv).write_text(report.to_csv(), encoding="utf-8")
+            figures = report.to_json()
     finally:
         station.close()
-    if args.csv:
-        Path(args.csv).write_text(report.to_csv(), encoding="utf-8")
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
-        return 0
+        print(json.dumps(figures, indent=2))
+    else:
+        _print_report(figures, args.limit)
+    return 0
+
+
+def _print_report(r: dict[str, Any], limit: int) -> None:
     print(
-        f"day {report.day or '-'}: {report.manifest} parcels on the manifest, {report.planned} planned, "
-        f"{report.unplanned} not planned, {report.sorted} sorted, {report.loaded} loaded, "
-        f"{report.open_exceptions} open exceptions"
+        f"day {r['day'] or '-'}: {r['manifest']} parcels on the manifest, {r['planned']} planned, "
+        f"{r['unplanned']} not planned, {r['sorted']} sorted, {r['loaded']} loaded, "
+        f"{r['open_exceptions']} open exceptions"
     )
     print("  lane van      planned sorted loaded missing not-loaded misloads departed")
-    for v in report.vans:
+    for v in r["vans"]:
         print(
-            f"  {v.lane:>4} {v.van:<8} {v.planned:>7} {v.sorted:>6} {v.loaded:>6} {v.missing:>7} "
-            f"{v.not_loaded:>10} {v.misloads:>8} {v.departed:>8}{'  closed' if v.closed else ''}"
+            f"  {v['lane']:>4} {v['van']:<8} {v['planned']:>7} {v['sorted']:>6} {v['loaded']:>6} {v['missing']:>7} "
+            f"{v['not_loaded']:>10} {v['misloads']:>8} {v['departed']:>8}{'  closed' if v['closed'] else ''}"
         )
-    if report.not_in_manifest:
-        print(f"scanned but not in the manifest: {len(report.not_in_manifest)}")
-        for code in report.not_in_manifest[: args.limit]:
+    if r["not_in_manifest"]:
+        print(f"scanned but not in the manifest: {len(r['not_in_manifest'])}")
+        for code in r["not_in_manifest"][:limit]:
             print(f"  {code}")
-    for item in report.cancelled_in_lanes:
+    for item in r["cancelled_in_lanes"]:
         print(f"  PULL FROM LANE {item['lane']}: {item['tracking_id']} was cancelled")
-    print(f"not yet scanned: {len(report.not_scanned)}")
-    for tid in report.not_scanned[: args.limit]:
+    print(f"not yet scanned: {len(r['not_scanned'])}")
+    for tid in r["not_scanned"][:limit]:
         print(f"  {tid}")
-    return 0
 
 
 def register(sub: Subparsers) -> None:
@@ -137,3 +153,4 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--csv", metavar="FILE", help="also write every planned parcel's state as CSV")
     p.add_argument("--print", action="store_true", help="print the day-close summary (ZPL, day_close printer)")
     p.add_argument("--limit", type=int, default=20, help="how many unscanned parcels to list")
+    p.add_argument("--day", type=day_argument, help="a kept day, YYYY-MM-DD (default: the current day)")

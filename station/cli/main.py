@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from station.cli import central, day, demo, devices, dock, manifest, sync
+from station.cli import backup, central, day, demo, devices, dock, manifest, sync
 from station.cli.common import add_common
 from station.errors import ConfigError, StationError
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     day.register(sub)
     manifest.register(sub)
     dock.register(sub)
+    backup.register(sub)
     sync.register(sub)
     central.register(sub)
     devices.register(sub)

@@ -7,36 +7,60 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
-from station.cli.common import Subparsers, add_command, open_station
+from station.cli.common import Subparsers, add_command, day_argument, open_station
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from station import days
+    from station.manifest import read_manifest
     from station.planning_bridge import merge_late_parcels
 
     station = open_station(args)
     try:
-        summary = station.import_manifest(args.file)
+        parcels = read_manifest(args.file)
+        day = args.day or days.manifest_day(args.file) or days.hub_today(station.config, station.clock.now())
+        preview = days.preview_import(station, parcels, day)
+        if args.dry_run:
+            print(preview.describe(limit=args.limit))
+            print("(dry run: nothing changed)")
+            return 0
+        days.check_import(preview, station.config.rules.max_cancel_share, force=args.force)
+        previous = days.current_day(station)
+        if preview.new_day:
+            days.start_day(station, day)
+        summary = station.replace_manifest(parcels, version=f"file:{Path(args.file).name}", day=day)
         print(
-            f"imported {summary.parcels} parcels ({summary.added} new, {summary.updated} already known, "
+            f"imported {summary.parcels} parcels for {day} ({summary.added} new, {summary.updated} already known, "
             f"{summary.removed} no longer on the manifest, marked cancelled)"
+            + (
+                f"; a new day: every van open, {previous} kept (station report --day)"
+                if previous and preview.new_day
+                else ""
+            )
         )
         for tid in summary.cancelled_ids:
             print(f"  cancelled: {tid}")
         for tid, lane in summary.pull_from_lanes:
             print(f"  PULL FROM LANE {lane}: {tid} was cancelled after it was sorted")
-        if summary.added_ids and station.current_plan() is not None:
-            plan = merge_late_parcels(station, summary.added_ids)
+        for tid in preview.uncancelled:
+            print(f"  back on the manifest: {tid}")
+        to_place = (*summary.added_ids, *preview.uncancelled)
+        if to_place and station.current_plan() is not None:
+            plan = merge_late_parcels(station, to_place)
             if plan is not None:
                 placed = {a.tracking_id: a for a in plan.assignments()}
-                for tid in summary.added_ids:
+                for tid in to_place:
                     a = placed.get(tid)
                     where = (
                         f"van {a.van_id}, lane {a.lane}, stop {a.stop}"
                         if a
                         else f"not planned: {plan.unplanned.get(tid, '?')}"
                     )
-                    print(f"  added: {tid} -> {where}")
+                    print(f"  placed: {tid} -> {where}")
+        elif station.current_plan() is None:
+            print("no plan for this day yet: run `station plan`")
     finally:
         station.close()
     return 0
@@ -90,6 +114,14 @@ def register(sub: Subparsers) -> None:
         sub, "import", cmd_import, "import the day's manifest (CSV or JSON); rejected whole if any line is bad"
     )
     p.add_argument("file")
+    p.add_argument(
+        "--day",
+        type=day_argument,
+        help="the sorting day it is for, YYYY-MM-DD (default: the JSON's day field, else today at the hub)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print what it would add, change and cancel; change nothing")
+    p.add_argument("--force", action="store_true", help="import even if it cancels more than max_cancel_share")
+    p.add_argument("--limit", type=int, default=10, help="--dry-run: how many ids to list")
     p = add_command(sub, "plan", cmd_plan, "plan vans, lanes and stop order for the day's manifest (OR-Tools)")
     p.add_argument("--time-limit", type=float, default=None, help="seconds to improve the plan")
     p.add_argument("--json", action="store_true")
