@@ -11,7 +11,10 @@ Owns the day rules of a station run for months without anyone touching its files
 - :func:`start_day` moves the station to a later day in one transaction (a power cut leaves
   the old day or the new one): the old day's figures are kept as its final report and its
   manifest in ``day_parcels``; the working tables (manifest, plan, closed vans, the devices'
-  last parcels and van bindings) start empty. Events are never touched: they carry their day.
+  last parcels and van bindings) start empty. Events are not touched: they carry their day.
+- Retention: a day older than ``[store] keep_days`` is removed (its events, its kept report
+  and manifest, its printed labels) when the next day starts, and only once every event of it
+  has been acknowledged by the server or exported (``station export``): never before.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -197,8 +200,50 @@ def start_day(station: Station, day: date) -> bool:
         for key in DAY_META:
             db.execute("DELETE FROM meta WHERE key = ?", [key])
         db.table("meta").upsert({"key": "day", "value": day.isoformat()}, pk="key")
-    log.info("day %s started (previous day %s kept)", day, old)
+        removed = prune(db, day, station.config.store.keep_days)
+    log.info("day %s started (previous day %s kept; days removed: %s)", day, old, ", ".join(removed) or "none")
     return True
+
+
+def prune(db: Any, today: date, keep_days: int) -> list[str]:
+    """Remove the days before ``today - keep_days`` whose events have all left the station.
+
+    An event has left when the server acknowledged it (it is no longer in the outbox, nor in
+    the sync quarantine) or when ``station export`` wrote it (``meta.exported_seq``). A day
+    with one event still waiting is kept whole. Runs inside the caller's transaction.
+    """
+    cutoff = (today - timedelta(days=keep_days)).isoformat()
+    exported = int((db.execute("SELECT value FROM meta WHERE key = 'exported_seq'").fetchone() or [0])[0])
+    waiting = "SELECT event_id FROM outbox"
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sync_quarantine'").fetchone():
+        waiting += " UNION ALL SELECT event_id FROM sync_quarantine"
+    candidates = [
+        r[0]
+        for r in db.execute(
+            "SELECT day FROM events WHERE day < ? UNION SELECT day FROM day_reports WHERE day < ? "
+            "UNION SELECT day FROM day_parcels WHERE day < ? ORDER BY 1",
+            [cutoff, cutoff, cutoff],
+        )
+        if r[0] is not None
+    ]
+    removed = []
+    for old in candidates:
+        (pending,) = db.execute(
+            f"SELECT count(*) FROM events WHERE day = ? AND seq > ? AND event_id IN ({waiting})", [old, exported]
+        ).fetchone()
+        if pending:
+            continue
+        # Exported but never acknowledged (no server): the outbox copies go with their events.
+        db.execute("DELETE FROM outbox WHERE event_id IN (SELECT event_id FROM events WHERE day = ?)", [old])
+        db.execute(
+            "DELETE FROM print_jobs WHERE printed_at IS NOT NULL AND event_id IN "
+            "(SELECT event_id FROM events WHERE day = ?)",
+            [old],
+        )
+        for table in ("events", "day_reports", "day_parcels"):
+            db.execute(f"DELETE FROM {table} WHERE day = ?", [old])
+        removed.append(old)
+    return removed
 
 
 def kept_days(station: Station) -> list[str]:

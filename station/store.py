@@ -174,6 +174,20 @@ def m003_days(db: sqlite_utils.Database) -> None:
     db.table("device_roles").create({"device": str, "role": str, "day": str, "bound_at": str}, pk="device")
 
 
+@migrations()
+def m004_event_day(db: sqlite_utils.Database) -> None:
+    """Every event is stamped with the sorting day it belongs to, whoever inserts it."""
+    # The database stamps it, in the event's own transaction, from the same meta row the
+    # outbox payload's day is read from: the two cannot disagree.
+    db.execute(
+        """CREATE TRIGGER events_day AFTER INSERT ON events WHEN NEW.day IS NULL
+           BEGIN
+             UPDATE events SET day = COALESCE((SELECT value FROM meta WHERE key = 'day'), date('now'))
+             WHERE event_id = NEW.event_id;
+           END"""
+    )
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection in the durable mode every station connection uses."""
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)

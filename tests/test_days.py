@@ -155,3 +155,27 @@ def test_backup_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "backed up" in capsys.readouterr().out and len(list((tmp_path / "backups").glob("station-*.db"))) == 1
     assert main(["backup", str(tmp_path / "nowhere" / "b.db"), "--data-dir", d]) == 1
     assert "is not a directory" in capsys.readouterr().err
+
+
+def test_every_event_carries_its_day(planned: Station) -> None:
+    days.start_day(planned, D1)
+    planned.replace_manifest(planned.parcels(), version="v1", day=D1)
+    planned.scan("1Z999AA10123456784", device="t")
+    outbox = json.loads(planned.store.scalar("SELECT payload FROM outbox ORDER BY seq DESC LIMIT 1"))
+    assert planned.store.scalar("SELECT day FROM events ORDER BY seq DESC LIMIT 1") == "2026-11-30" == outbox["day"]
+
+
+def test_old_days_go_only_once_their_events_have_left(station: Station) -> None:
+    config = Config(**{**station.config.__dict__, "store": type(station.config.store)(keep_days=2)})
+    station = Station(config, station.store)
+    days.start_day(station, date(2026, 11, 1))
+    station.scan("1Z999AA10123456784", device="t")  # an event of Nov 1, still in the outbox
+    days.start_day(station, date(2026, 11, 2))
+    days.start_day(station, date(2026, 11, 10))
+    assert station.store.scalar("SELECT count(*) FROM events WHERE day = '2026-11-01'") == 1  # not delivered
+    assert days.kept_days(station)[0] == "2026-11-01"
+    station.store.db.execute("DELETE FROM outbox")  # what the server's acknowledgement does
+    station.store.db.conn.commit()
+    days.start_day(station, date(2026, 11, 11))
+    assert station.store.scalar("SELECT count(*) FROM events WHERE day = '2026-11-01'") == 0
+    assert days.kept_days(station) == ["2026-11-10", "2026-11-11"]

@@ -132,9 +132,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     config = load_config(args)
     store = open_store(config)
     try:
+        through = int(store.scalar("SELECT COALESCE(max(seq), 0) FROM events"))
         document = export_document(store, config, since_seq=args.since_seq)
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        # Written out whole and with no gap after what was exported before: days up to here may
+        # be removed after [store] keep_days even if no server ever acknowledged them.
+        exported = int(store.get_meta("exported_seq") or 0)
+        if args.since_seq <= exported < through:
+            with store.write() as db:
+                db.table("meta").upsert({"key": "exported_seq", "value": str(through)}, pk="key")
     finally:
         store.close()
-    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
     return 0
