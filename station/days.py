@@ -32,7 +32,7 @@ from station.model import Parcel
 
 if TYPE_CHECKING:
     from station.config import Config
-    from station.core import Station
+    from station.core import ImportSummary, Station
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,24 @@ def check_import(preview: ImportPreview, max_cancel_share: float, *, force: bool
         f"({preview.cancel_share:.0%}, more than the {max_cancel_share:.0%} allowed), first {first}: "
         "is it the right file? Import it with --force if it is"
     )
+
+
+@dataclass(frozen=True)
+class DayImport:
+    preview: ImportPreview
+    summary: ImportSummary
+    previous_day: date | None  # the day the station worked on before, when this import started a new one
+
+
+def import_day(station: Station, parcels: list[Parcel], *, day: date, version: str, force: bool = False) -> DayImport:
+    """Check, then import ``parcels`` as the manifest of ``day`` (starting it if it is later)."""
+    preview = preview_import(station, parcels, day)
+    check_import(preview, station.config.rules.max_cancel_share, force=force)
+    previous = current_day(station)
+    if preview.new_day:
+        start_day(station, day)
+    summary = station.replace_manifest(parcels, version=version, day=day)
+    return DayImport(preview, summary, previous if preview.new_day else None)
 
 
 def start_day(station: Station, day: date) -> bool:

@@ -26,17 +26,14 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(preview.describe(limit=args.limit))
             print("(dry run: nothing changed)")
             return 0
-        days.check_import(preview, station.config.rules.max_cancel_share, force=args.force)
-        previous = days.current_day(station)
-        if preview.new_day:
-            days.start_day(station, day)
-        summary = station.replace_manifest(parcels, version=f"file:{Path(args.file).name}", day=day)
+        done = days.import_day(station, parcels, day=day, version=f"file:{Path(args.file).name}", force=args.force)
+        summary = done.summary
         print(
             f"imported {summary.parcels} parcels for {day} ({summary.added} new, {summary.updated} already known, "
             f"{summary.removed} no longer on the manifest, marked cancelled)"
             + (
-                f"; a new day: every van open, {previous} kept (station report --day)"
-                if previous and preview.new_day
+                f"; a new day: every van open, {done.previous_day} kept (station report --day)"
+                if done.previous_day
                 else ""
             )
         )
