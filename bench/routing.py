@@ -3,15 +3,18 @@
 Reads CVRPLIB ``.vrp`` (with a ``.sol`` beside it, or BKS.csv) and Solomon ``.txt`` /
 Gehring-Homberger VRPLIB ``.vrp`` VRPTW instances, builds the same :class:`VrpInstance` the hub
 day builds, and solves it with ``station.planning.search.solve`` (the code ``plan_day`` runs).
-pyvroom and PyVRP run on the same integer matrices as reference columns. Every solver runs in
-its own subprocess so peak RSS is its own.
+Columns side by side: the station's default (``auto``: PyVRP on both cores, repaired), OR-Tools
+alone, PyVRP alone (one process), and VROOM when pyvroom is installed. Every solver runs in its own
+subprocess so peak RSS is its own.
 
 Conventions: X instances use rounded Euclidean distances (integers); Solomon and
 Gehring-Homberger use distances truncated to one decimal (solved in tenths), distance only, with
 the instance's fleet size as a limit.
 
     .venv/bin/python bench/routing.py bench/data/routing/cvrp/*.vrp --time-limit 30
-    .venv/bin/python bench/routing.py --city 2000 --vans 60 --time-limit 30
+    .venv/bin/python bench/routing.py bench/data/routing/cvrp-heldout/*.vrp --time-limit 30
+    .venv/bin/python bench/routing.py --city 2000 --vans 60 --time-limit 60 --one-core
+    .venv/bin/python bench/routing.py --city 2000 --vans 60 --time-limit 10 --insert 20
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ from station.planning.search import solve  # noqa: E402
 
 # The published instances and their best-known costs, vendored (bench/data/routing/SOURCE.md).
 DEFAULT_BKS = Path(__file__).resolve().parent / "data" / "routing" / "BKS.csv"
-SOLVERS = ("station", "vroom", "pyvrp")
 
 
 @dataclass
@@ -239,16 +241,16 @@ def run_vroom(inst: VrpInstance, limit: float) -> tuple[float | None, float | No
     return float(cost), seconds  # VROOM gives no first-solution time; report its total
 
 
-def worker(solver: str, path: Path, limit: float, backend: str) -> dict[str, object]:
+# The table's columns: the station's default, each engine alone, VROOM (if installed) for reference.
+BACKEND_OF = {"default": "auto", "ortools": "ortools", "pyvrp": "pyvrp"}
+
+
+def worker(solver: str, path: Path, limit: float) -> dict[str, object]:
     sampler = RssSampler()
     inst, _scale = load(path)
     first: float | None
-    if solver == "station":
-        sol: VrpSolution = solve(inst, time_limit_s=limit, backend=backend)
-        feasible = bool(sol.routes) and not sol.dropped
-        cost, first = (float(sol.cost) if feasible else None), sol.first_feasible_s
-    elif solver == "pyvrp":
-        sol = solve(inst, time_limit_s=limit, backend="pyvrp")
+    if solver in BACKEND_OF:
+        sol: VrpSolution = solve(inst, time_limit_s=limit, backend=BACKEND_OF[solver])
         feasible = bool(sol.routes) and not sol.dropped
         cost, first = (float(sol.cost) if feasible else None), sol.first_feasible_s
     else:
@@ -270,6 +272,7 @@ def city_worker(parcels: int, vans: int, limit: float, backend: str) -> dict[str
     return {
         "cost": plan.cost,
         "first": first,
+        "points": points,
         "rss": sampler.stop(),
         "unplanned": len(plan.unplanned),
         "seconds": time.monotonic() - t0,
@@ -277,8 +280,38 @@ def city_worker(parcels: int, vans: int, limit: float, backend: str) -> dict[str
     }
 
 
-def run_sub(args: list[str], timeout: float) -> dict[str, object]:
+def insert_worker(parcels: int, vans: int, limit: float, late: int) -> dict[str, object]:
+    """Plan a day, then time the placement of ``late`` late parcels one at a time (the dock's case)."""
+    import random
+
+    from station.model import Parcel
+    from station.planning import PlanningProblem, plan_day
+    from station.planning.late import place_late_parcels
+    from station.planning.synthetic import synthetic_day
+
+    hub, fleet, manifest = synthetic_day(parcels, vans, seed=1)
+    problem = PlanningProblem(hub, fleet, manifest)
+    plan = plan_day(problem, time_limit_s=limit)
+    rng = random.Random(5)
+    ms: list[float] = []
+    placed = 0
+    for k in range(late):
+        ref = rng.choice(manifest)
+        assert ref.lat is not None and ref.lon is not None
+        p = Parcel(f"LATE{k}", "R", f"{k} Late Lane", "1000AA", ref.lat + rng.uniform(-0.01, 0.01), ref.lon, 2.0)
+        problem = PlanningProblem(hub, fleet, problem.parcels + (p,))
+        t0 = time.perf_counter()
+        plan = place_late_parcels(problem, plan, [p])
+        ms.append((time.perf_counter() - t0) * 1000)
+        placed += p.tracking_id not in plan.unplanned
+    ms.sort()
+    return {"median_ms": ms[len(ms) // 2], "max_ms": ms[-1], "placed": placed, "late": late}
+
+
+def run_sub(args: list[str], timeout: float, *, one_core: bool = False) -> dict[str, object]:
     cmd = [sys.executable, str(Path(__file__).resolve()), *args]
+    if one_core:
+        cmd = ["taskset", "-c", "0", *cmd]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -306,15 +339,99 @@ def fmt(res: dict[str, object], bks: float | None, scale: int) -> str:
     return f"{value:10.1f} {gap} {first} {rss:5.0f} MB"
 
 
+def _vroom_installed() -> bool:
+    try:
+        import vroom  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _within(points: list[list[float]], target: float) -> float | None:
+    """Seconds until the best cost first came within ``target`` (None if it never did)."""
+    return next((float(t) for t, cost in points if cost <= target), None)
+
+
+def city(args: argparse.Namespace) -> int:
+    timeout = args.time_limit * 3 + 120
+    where = "one core (taskset -c 0)" if args.one_core else "all cores"
+    print(f"synthetic hub day: {args.city} parcels, {args.vans} vans, {args.time_limit:g} s, {where}")
+    if args.insert:
+        res = run_sub(
+            [
+                "--worker",
+                "insert",
+                str(args.city),
+                "--vans",
+                str(args.vans),
+                "--time-limit",
+                str(args.time_limit),
+                "--insert",
+                str(args.insert),
+            ],
+            timeout,
+            one_core=args.one_core,
+        )
+        if "error" in res:
+            print(f"  insertion error: {res['error']}")
+            return 1
+        print(
+            f"  late parcels placed one at a time: {res['placed']} of {res['late']} placed;"
+            f" median {float(res['median_ms']):.1f} ms, slowest {float(res['max_ms']):.1f} ms"  # type: ignore[arg-type]
+        )
+        return 0
+    solvers = [args.only] if args.only else [s for s in BACKEND_OF if s != "ortools" or not args.one_core]
+    results: dict[str, dict[str, object]] = {}
+    for solver in solvers:
+        res = run_sub(
+            [
+                "--worker",
+                "city",
+                str(args.city),
+                "--vans",
+                str(args.vans),
+                "--time-limit",
+                str(args.time_limit),
+                "--backend",
+                BACKEND_OF[solver],
+            ],
+            timeout,
+            one_core=args.one_core,
+        )
+        results[solver] = res
+        if "error" in res:
+            print(f"  {solver:8} error: {res['error']}")
+            continue
+        rss = float(res["rss"])  # type: ignore[arg-type]
+        print(
+            f"  {solver:8} first plan {float(res['first']):5.2f} s  cost {float(res['cost']):9.1f} km"  # type: ignore[arg-type]
+            f"  vans {res['vans_used']}  unplanned {res['unplanned']}  total {float(res['seconds']):5.1f} s"  # type: ignore[arg-type]
+            f"  peak RSS {rss:4.0f} MB (all processes)",
+            flush=True,
+        )
+    ref = results.get("pyvrp")
+    own = results.get("default")
+    if ref and own and "error" not in ref and "error" not in own:
+        target = float(ref["cost"]) * 1.01  # type: ignore[arg-type]
+        at = _within(own["points"], target)  # type: ignore[arg-type]
+        print(
+            f"  default within 1 % of PyVRP's {args.time_limit:g} s plan ({target:.1f} km): "
+            + (f"after {at:.1f} s" if at is not None else "not reached")
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("instances", nargs="*", type=Path)
     ap.add_argument("--time-limit", type=float, default=30.0)
-    ap.add_argument("--only", choices=SOLVERS, help="run one solver only (e.g. --only station)")
-    ap.add_argument("--backend", default="ortools", help="station backend: ortools (default) or pyvrp")
+    ap.add_argument("--only", choices=(*BACKEND_OF, "vroom"), help="one column only (e.g. --only default)")
+    ap.add_argument("--backend", default="auto", help=argparse.SUPPRESS)  # the workers' engine
     ap.add_argument("--bks", type=Path, default=DEFAULT_BKS)
     ap.add_argument("--city", type=int, metavar="PARCELS", help="synthetic hub day with this many parcels")
     ap.add_argument("--vans", type=int, default=60)
+    ap.add_argument("--one-core", action="store_true", help="hold each solver to one core (taskset -c 0)")
+    ap.add_argument("--insert", type=int, metavar="LATE", help="with --city: time placing LATE late parcels")
     ap.add_argument("--worker", nargs=2, metavar=("SOLVER", "WHAT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -322,45 +439,18 @@ def main(argv: list[str] | None = None) -> int:
         solver, what = args.worker
         if solver == "city":
             res = city_worker(int(what), args.vans, args.time_limit, args.backend)
+        elif solver == "insert":
+            res = insert_worker(int(what), args.vans, args.time_limit, args.insert)
         else:
-            res = worker(solver, Path(what), args.time_limit, args.backend)
+            res = worker(solver, Path(what), args.time_limit)
         print(json.dumps(res))
         return 0
+    if args.city:
+        return city(args)
 
     timeout = args.time_limit * 3 + 120
-    if args.city:
-        backends = [args.backend] if args.only else ["ortools", "pyvrp"]
-        print(f"synthetic hub day: {args.city} parcels, {args.vans} vans, {args.time_limit:g} s")
-        for backend in backends:
-            res = run_sub(
-                [
-                    "--worker",
-                    "city",
-                    str(args.city),
-                    "--vans",
-                    str(args.vans),
-                    "--time-limit",
-                    str(args.time_limit),
-                    "--backend",
-                    backend,
-                ],
-                timeout,
-            )
-            if "error" in res:
-                print(f"  {backend:8} error: {res['error']}")
-                continue
-            rss = float(res["rss"])
-            print(
-                f"  {backend:8} first feasible plan {float(res['first']):5.2f} s  cost {float(res['cost']):9.1f} km"
-                f"  vans {res['vans_used']}  unplanned {res['unplanned']}  total {float(res['seconds']):5.1f} s"
-                f"  peak RSS {rss:4.0f} MB (all processes)"
-            )
-        return 0
-
-    solvers = [args.only] if args.only else list(SOLVERS)
-    head = f"{'instance':<13} {'BKS':>9} | " + " | ".join(
-        f"{s + (' (' + args.backend + ')' if s == 'station' else ''):<38}" for s in solvers
-    )
+    solvers = [args.only] if args.only else [*BACKEND_OF, *(["vroom"] if _vroom_installed() else [])]
+    head = f"{'instance':<13} {'BKS':>9} | " + " | ".join(f"{s:<38}" for s in solvers)
     print(f"time limit {args.time_limit:g} s; columns: cost, gap, time to first feasible, peak RSS (all processes)")
     print(head)
     gaps: dict[str, list[float]] = {s: [] for s in solvers}
@@ -369,19 +459,16 @@ def main(argv: list[str] | None = None) -> int:
         bks = best_known(path, args.bks)
         cells = []
         for s in solvers:
-            res = run_sub(
-                ["--worker", s, str(path), "--time-limit", str(args.time_limit), "--backend", args.backend], timeout
-            )
+            res = run_sub(["--worker", s, str(path), "--time-limit", str(args.time_limit)], timeout)
             cells.append(fmt(res, bks, scale))
             if bks and "error" not in res and res.get("cost") is not None:
                 gaps[s].append((float(res["cost"]) / scale - bks) / bks * 100)  # type: ignore[arg-type]
         print(f"{path.stem:<13} {bks if bks is not None else '-':>9} | " + " | ".join(cells), flush=True)
-    print(
-        "mean gap      "
-        + " " * 9
-        + " | "
-        + " | ".join(f"{(sum(g) / len(g) if g else float('nan')):>19.2f} %{'':17}" for g in gaps.values())
-    )
+    for label, agg in (("mean gap", lambda g: sum(g) / len(g)), ("worst gap", max)):
+        print(
+            f"{label:<13} {'':>9} | "
+            + " | ".join(f"{(agg(g) if g else float('nan')):>19.2f} %{'':17}" for g in gaps.values())
+        )
     return 0
 
 

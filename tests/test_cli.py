@@ -63,6 +63,32 @@ def test_init_import_plan_scan_report(tmp_path: Path, manifest: Path, capsys: py
     assert report["sorted"] == 1 and report["manifest"] == 30 and len(report["not_scanned"]) == 29
 
 
+def test_plan_lists_vans_used_and_groups_unplanned_by_reason(
+    tmp_path: Path, manifest: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = str(tmp_path / "data")
+    assert run(capsys, "init", "--data-dir", d)[0] == 0
+    rows = manifest.read_text().splitlines()
+    header = rows[0].split(",")
+    lat, lon = header.index("lat"), header.index("lon")
+    for k in (1, 2, 3):  # three parcels with no usable coordinates: one reason, counted once
+        cells = rows[k].split(",")
+        cells[lat] = cells[lon] = "0"
+        rows[k] = ",".join(cells)
+    manifest.write_text("\n".join(rows) + "\n")
+    assert run(capsys, "import", str(manifest), "--data-dir", d)[0] == 0
+    code, out, _ = run(capsys, "plan", "--time-limit", "1", "--data-dir", d)
+    assert code == 0
+    lines = out.splitlines()
+    vans = [line for line in lines if line.strip().startswith("lane")]
+    assert vans and all("    0 parcels" not in line for line in vans)  # only the vans used
+    assert "3 parcels not planned" in out
+    grouped = [line for line in lines if "no usable coordinates" in line]
+    assert len(grouped) == 1 and grouped[0].split()[0] == "3"
+    code, out, _ = run(capsys, "plan", "--time-limit", "1", "--json", "--data-dir", d)
+    assert len(json.loads(out)["unplanned"]) == 3
+
+
 def test_a_bad_manifest_exits_1_with_line_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("tracking_id,recipient,address,postal_code,lat,lon,weight_kg\nA,B,C,1,x,2,1\n")
@@ -103,9 +129,9 @@ def test_the_config_picks_the_planning_backend(
 
     d = tmp_path / "data"
     d.mkdir()
-    (d / "station.toml").write_text(example_config_text().replace('backend = "ortools"', 'backend = "pyvrp"'))
+    (d / "station.toml").write_text(example_config_text().replace('backend = "auto"', 'backend = "ortools"'))
     assert run(capsys, "import", str(manifest), "--data-dir", str(d))[0] == 0
     code, out, _ = run(capsys, "plan", "--time-limit", "1", "--json", "--data-dir", str(d))
     plan = json.loads(out)
-    assert code == 0 and plan["solver"].startswith("pyvrp")
+    assert code == 0 and plan["solver"] == "ortools"
     assert sum(r["parcels"] for r in plan["routes"]) == 30

@@ -35,8 +35,11 @@ class _Stop:
     lon: float
     count: int
     kg: float
-    window: tuple[int | None, int | None]
-    address: str
+    first: Parcel  # window and address are the first parcel's (a stop shares them)
+
+    @property
+    def window(self) -> tuple[int | None, int | None]:
+        return _window(self.first)
 
 
 @dataclass
@@ -44,14 +47,8 @@ class _Route:
     van: Van
     stops: list[_Stop] = field(default_factory=list)
     changed: bool = False
-
-    @property
-    def count(self) -> int:
-        return sum(s.count for s in self.stops)
-
-    @property
-    def kg(self) -> float:
-        return sum(s.kg for s in self.stops)
+    count: int = 0
+    kg: float = 0.0
 
 
 class _Travel:
@@ -121,7 +118,8 @@ def place_late_parcels(problem: PlanningProblem, plan: Plan, new: Sequence[Parce
     planned = {tid for r in plan.routes for stop in r.stops for tid in stop}
     late = [p for p in dict((p.tracking_id, p) for p in new).values() if p.tracking_id not in planned]
     screened = screen(replace(problem, parcels=tuple(late)))
-    unplanned = {tid: why for tid, why in plan.unplanned.items() if tid not in {p.tracking_id for p in late}}
+    late_ids = {p.tracking_id for p in late}
+    unplanned = {tid: why for tid, why in plan.unplanned.items() if tid not in late_ids}
     unplanned.update(screened.unplanned)
     by_id = {p.tracking_id: p for p in problem.parcels}
     by_id.update((p.tracking_id, p) for p in late)
@@ -132,21 +130,20 @@ def place_late_parcels(problem: PlanningProblem, plan: Plan, new: Sequence[Parce
         if r.van_id not in routes:
             kept[r.van_id] = r
             continue
+        work = routes[r.van_id]
         for tids in r.stops:
             ps = [by_id[t] for t in tids if t in by_id]
             if not ps:
                 continue
-            routes[r.van_id].stops.append(
-                _Stop(
-                    list(tids),
-                    sum(p.lat or 0.0 for p in ps) / len(ps),
-                    sum(p.lon or 0.0 for p in ps) / len(ps),
-                    len(tids),
-                    sum(p.weight_kg for p in ps),
-                    _window(ps[0]),
-                    _address_key(ps[0]),
-                )
-            )
+            if len(ps) == 1:
+                lat, lon, kg = ps[0].lat or 0.0, ps[0].lon or 0.0, ps[0].weight_kg
+            else:
+                lat = sum(p.lat or 0.0 for p in ps) / len(ps)
+                lon = sum(p.lon or 0.0 for p in ps) / len(ps)
+                kg = sum(p.weight_kg for p in ps)
+            work.stops.append(_Stop(list(tids), lat, lon, len(tids), kg, ps[0]))
+            work.count += len(tids)
+            work.kg += kg
     originals = {r.van_id: r for r in plan.routes}
     for p in screened.parcels:
         why = _place(p, list(routes.values()), problem, tr)
@@ -192,9 +189,12 @@ def _place(p: Parcel, routes: list[_Route], problem: PlanningProblem, tr: _Trave
         if not r.stops:
             continue
         near = tr.km(p.lat, p.lon, lats[1:-1], lons[1:-1]) / problem.settings.detour_factor * 1000
-        for i in np.flatnonzero(near <= problem.settings.stop_merge_m).tolist() + [
-            k for k, s in enumerate(r.stops) if key and s.address == key
-        ]:
+        same_door = [
+            k
+            for k, s in enumerate(r.stops)
+            if s.first.postal_code == p.postal_code and key and _address_key(s.first) == key
+        ]
+        for i in np.flatnonzero(near <= problem.settings.stop_merge_m).tolist() + same_door:
             stop = r.stops[i]
             if stop.window != window:
                 continue
@@ -204,6 +204,8 @@ def _place(p: Parcel, routes: list[_Route], problem: PlanningProblem, tr: _Trave
             if _schedule(r, trial, tr)[2]:
                 r.stops[i] = bigger
                 r.changed = True
+                r.count += 1
+                r.kg += p.weight_kg
                 return None
     # Otherwise the cheapest new stop, over every position of every van with room.
     owner: list[int] = []
@@ -218,13 +220,15 @@ def _place(p: Parcel, routes: list[_Route], problem: PlanningProblem, tr: _Trave
         position.extend(range(len(legs)))
     cost = np.concatenate(detour)
     fixed = np.array([roomy[k].van.fixed_cost if not roomy[k].stops else 0 for k in owner], dtype=np.float64)
-    stop = _Stop([p.tracking_id], p.lat, p.lon, 1, p.weight_kg, window, key)
+    stop = _Stop([p.tracking_id], p.lat, p.lon, 1, p.weight_kg, p)
     for j in np.argsort(cost + fixed, kind="stable").tolist():
         r, pos = roomy[owner[j]], position[j]
         trial = [*r.stops[:pos], stop, *r.stops[pos:]]
         if _schedule(r, trial, tr)[2]:
             r.stops = trial
             r.changed = True
+            r.count += 1
+            r.kg += p.weight_kg
             return None
     which = f"van {locked} has" if locked else "no van with room has"
     when = f" inside its window {p.window_start:%H:%M}-{p.window_end:%H:%M}" if p.window_start and p.window_end else ""

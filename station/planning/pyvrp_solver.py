@@ -30,10 +30,12 @@ StopCheck = Callable[[], bool]
 
 _FAR = 2**40  # "no limit" that stays clear of PyVRP's overflow guards
 
-# "No longer improving": the best has not moved for this many iterations AND for this share of
-# the time spent so far (and at least STALL_MIN_S). Iterations make the rule independent of the
-# CPU's speed; the share keeps a long search that still improves now and then from being cut.
-STALL_ITERATIONS = 20_000
+# "No longer improving": the best has not moved for STALL_ITERATIONS (at least, STALL_PER_CLIENT
+# per client on bigger days) iterations AND for this share of the time spent so far (and at least
+# STALL_MIN_S). Iterations make the rule independent of the CPU's speed; the share keeps a long
+# search that still improves now and then from being cut. A 6-parcel day stops in about a second.
+STALL_ITERATIONS = 2_000
+STALL_PER_CLIENT = 10
 STALL_SHARE = 0.5
 STALL_MIN_S = 0.5
 
@@ -48,12 +50,14 @@ class Criterion:
         should_stop: StopCheck | None,
         *,
         stall: bool = True,
+        clients: int = 0,
     ) -> None:
         self.t0 = time.monotonic()
         self.limit_s = limit_s
         self.on_improve = on_improve
         self.should_stop = should_stop
         self.stall = stall
+        self.stall_iterations = max(STALL_ITERATIONS, STALL_PER_CLIENT * clients)
         self.best = float("inf")
         self.first: float | None = None
         self.iterations = 0
@@ -79,7 +83,7 @@ class Criterion:
             return False
         quiet_s = elapsed - self.last_s
         return (
-            self.iterations - self.last_iteration >= STALL_ITERATIONS
+            self.iterations - self.last_iteration >= self.stall_iterations
             and quiet_s >= STALL_MIN_S
             and quiet_s >= STALL_SHARE * elapsed
         )
@@ -196,7 +200,7 @@ def solve_pyvrp(
     """Solve ``inst`` with PyVRP's iterated local search until the limit, a stop, or no more progress."""
     import pyvrp
 
-    criterion = Criterion(time_limit_s, on_improve, should_stop, stall=stall)
+    criterion = Criterion(time_limit_s, on_improve, should_stop, stall=stall, clients=inst.size - 1)
     tr = Translation(inst)
     start = tr.solution(initial) if initial is not None and any(initial) else None
     with warnings.catch_warnings():
