@@ -41,74 +41,46 @@ def _config(data_dir: Path, url: str, batch: int) -> object:
     )
 
 
-EVENT_COLUMNS = (
-    "event_id, seq, kind, outcome, station_id, operator, device, role, occurred_at, clock_synced, "
-    "code, tracking_id, van_id, lane, stop, reason, detail"
-)
-
-
 def fill(data_dir: Path, events: int) -> None:
     import station.sync  # noqa: F401
+    from station.events import ROW_COLUMNS, ScanEvent
+    from station.model import EventKind, Outcome
     from station.store import Store
 
     store = Store.open(data_dir / "station.db")
     start = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+    insert_event = f"INSERT INTO events ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join(':' + c for c in ROW_COLUMNS)})"
 
-    def rows(first: int, last: int) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    def rows(first: int, last: int) -> tuple[list[dict[str, object]], list[tuple[object, ...]]]:
         ev, ob = [], []
         for seq in range(first, last):
-            eid = str(uuid.uuid4())
-            at = (start + timedelta(milliseconds=300 * seq)).isoformat()
             code = f"1ZBENCH{seq:010d}"
-            lane, van, stop = seq % 12 + 1, f"V{seq % 12 + 1:02d}", seq % 40 + 1
-            ev.append(
-                (
-                    eid,
-                    seq,
-                    "sorted",
-                    "sorted",
-                    "S1",
-                    "dock",
-                    "scanner-1",
-                    "sort",
-                    at,
-                    1,
-                    code,
-                    code,
-                    van,
-                    lane,
-                    stop,
-                    None,
-                    None,
-                )
+            event = ScanEvent(
+                event_id=str(uuid.uuid4()),
+                seq=seq,
+                kind=EventKind.SORTED,
+                outcome=Outcome.SORTED,
+                station_id="S1",
+                operator="dock",
+                device="scanner-1",
+                role="sort",
+                occurred_at=(start + timedelta(milliseconds=300 * seq)).isoformat(),
+                clock_synced=True,
+                code=code,
+                tracking_id=code,
+                van=f"V{seq % 12 + 1:02d}",
+                lane=seq % 12 + 1,
+                stop=seq % 40 + 1,
             )
-            payload = {
-                "event_id": eid,
-                "seq": seq,
-                "station_id": "S1",
-                "hub": "Bench Hub",
-                "day": "2026-11-25",
-                "kind": "sorted",
-                "outcome": "sorted",
-                "occurred_at": at,
-                "clock_synced": True,
-                "operator": "dock",
-                "device": "scanner-1",
-                "role": "sort",
-                "code": code,
-                "tracking_id": code,
-                "van": van,
-                "lane": lane,
-                "stop": stop,
-                "reason": None,
-            }
-            ob.append((eid, seq, json.dumps(payload), at))
+            ev.append(event.to_row())
+            wire = event.to_wire(hub="Bench Hub", day="2026-11-25")
+            ob.append((event.event_id, seq, json.dumps(wire), event.occurred_at))
         return ev, ob
 
     for first in range(1, events + 1, 5000):
         ev, ob = rows(first, min(first + 5000, events + 1))
         with store.write() as db:
-            db.conn.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({','.join('?' * 17)})", ev)
+            db.conn.executemany(insert_event, ev)
             db.conn.executemany("INSERT INTO outbox (event_id, seq, payload, enqueued_at) VALUES (?, ?, ?, ?)", ob)
     print(f"queued {store.scalar('SELECT count(*) FROM outbox')} events", file=sys.stderr)
     store.close()

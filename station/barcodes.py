@@ -174,8 +174,12 @@ def _read_station_code(text: str) -> StationCode | Unreadable:
 # --- check digits ----------------------------------------------------------------------
 
 
-def _gs1_check(payload: str) -> int:
-    # GS1 mod 10 (weights 3,1 from the right): SSCC, GSIN, IMpb, FedEx Ground, USPS 20.
+def gs1_check_digit(payload: str) -> int:
+    """The GS1 mod-10 check digit of ``payload`` (digits, weights 3,1 from the right).
+
+    The station's one: SSCC, GSIN, IMpb, FedEx Ground and USPS 20 here, the EPCIS
+    mapping's SSCC test, the demo's generated labels.
+    """
     return gs1_standard_check_digit(payload)
 
 
@@ -184,7 +188,8 @@ def _ups_value(ch: str) -> int:
     return int(ch) if ch.isdigit() else (ord(ch) - 63) % 10
 
 
-def _ups_check(payload: str) -> int:
+def ups_check_digit(payload: str) -> int:
+    """The UPS (and OnTrac) check digit: UPS over the 15 characters after "1Z"."""
     # Weights 1,2,1,2... from the left; UPS over the 15 characters after "1Z", OnTrac
     # over its letter and 13 digits.
     total = sum(_ups_value(ch) * (2 if i % 2 else 1) for i, ch in enumerate(payload))
@@ -277,14 +282,14 @@ def _read_number(t: str) -> _Reading:
             return _Reading("ups", (), f"truncated: UPS 1Z number needs 18 characters, got {len(t)}")
         if not t.isalnum():
             return _Reading("ups", (), NOT_KNOWN)
-        return _checked("ups", (t, _ups_short_key(t[2:8], t[10:])), _ups_check(t[2:17]), t[17])
+        return _checked("ups", (t, _ups_short_key(t[2:8], t[10:])), ups_check_digit(t[2:17]), t[17])
     if t.startswith("TBA") and t[3:].isdigit():
         # Amazon Logistics has no check digit; 12 digits is the published length.
         if len(t) == 15:
             return _Reading("amazon", (t,))
         return _Reading("amazon", (t,), f"Amazon TBA number should have 12 digits, got {len(t) - 3}")
     if len(t) == 15 and t[0] in "CD" and t[1:].isdigit():
-        return _checked("ontrac", (t,), _ups_check(t[:14]), t[14])
+        return _checked("ontrac", (t,), ups_check_digit(t[:14]), t[14])
     if len(t) == 13 and _S10.fullmatch(t):
         reading = _checked("s10", (t,), _s10_check(t[2:10]), t[10])
         if reading.problem is None and t[11:] not in _COUNTRIES:
@@ -313,16 +318,16 @@ def _read_digits(t: str) -> _Reading:
     if n == 12:
         return _checked("fedex-express", (t,), _fedex_express_check(t[:-1]), t[-1])
     if n == 15:
-        return _checked("fedex-ground", (t,), _gs1_check(t[:-1]), t[-1])
+        return _checked("fedex-ground", (t,), gs1_check_digit(t[:-1]), t[-1])
     if n == 18:
-        return _checked("sscc", (t,), _gs1_check(t[:-1]), t[-1])
+        return _checked("sscc", (t,), gs1_check_digit(t[:-1]), t[-1])
     if n == 20:
         return _read_20(t)
     if t.startswith(("420", "421")) and n > 12:
         return _read_postal_routed(t)
     if n == 22 and t.startswith("96"):
         # FedEx Ground 96: the 15-digit Ground tracking number is its last 15 digits.
-        return _checked("fedex-ground", (t, t[-15:]), _gs1_check(t[-15:-1]), t[-1])
+        return _checked("fedex-ground", (t, t[-15:]), gs1_check_digit(t[-15:-1]), t[-1])
     if n in (22, 26, 30, 34) and t[0] == "9" and t[1] in "12345":
         return _read_impb(t)
     if n == 34 and t.startswith(("10", "96")):
@@ -340,17 +345,17 @@ def _read_20(t: str) -> _Reading:
     # "91" left off. A wrong digit can pass another of these checks by chance (one in
     # ten): the manifest decides, these are only keys.
     got = t[-1]
-    if t.startswith("00") and str(_gs1_check(t[2:-1])) == got:
+    if t.startswith("00") and str(gs1_check_digit(t[2:-1])) == got:
         return _Reading("sscc", (t[2:], t))
-    if str(_gs1_check(t[:-1])) == got:
+    if str(gs1_check_digit(t[:-1])) == got:
         return _Reading("usps-20", (t,))
-    if str(_gs1_check("92" + t[:-1])) == got:
+    if str(gs1_check_digit("92" + t[:-1])) == got:
         return _Reading("fedex-smartpost", (t, "92" + t))
-    if str(_gs1_check("91" + t[:-1])) == got:
+    if str(gs1_check_digit("91" + t[:-1])) == got:
         return _Reading("usps-impb", (t, "91" + t))
     if t.startswith("00"):
-        return _Reading("sscc", (t[2:], t), _check_problem(_gs1_check(t[2:-1]), got))
-    return _Reading("usps-20", (t,), _check_problem(_gs1_check(t[:-1]), got))
+        return _Reading("sscc", (t[2:], t), _check_problem(gs1_check_digit(t[2:-1]), got))
+    return _Reading("usps-20", (t,), _check_problem(gs1_check_digit(t[:-1]), got))
 
 
 def _read_impb(t: str) -> _Reading:
@@ -359,7 +364,7 @@ def _read_impb(t: str) -> _Reading:
     if len(t) == 22 and t.startswith(("91", "92")):
         # SmartPost and older USPS manifests may hold the number without its "92"/"91".
         keys = (t, t[2:])
-    return _checked("usps-impb", keys, _gs1_check(t[:-1]), t[-1])
+    return _checked("usps-impb", keys, gs1_check_digit(t[:-1]), t[-1])
 
 
 def _read_postal_routed(t: str) -> _Reading:
@@ -494,7 +499,7 @@ def _read_elements(elements: Iterable[GS1ElementString]) -> _Reading:
 
 
 def _gs1_problem(number: str) -> str | None:
-    expected = _gs1_check(number[:-1])
+    expected = gs1_check_digit(number[:-1])
     return None if str(expected) == number[-1] else _check_problem(expected, number[-1])
 
 

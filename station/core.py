@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -18,49 +17,19 @@ from typing import Any
 
 import sqlite_utils
 
-from station import barcodes, labels, printing
-from station.barcodes import Framing, Identity, ParcelCode, StationCode
+from station import barcodes, dock
+from station.barcodes import Framing, Identity, StationCode
 from station.clock import Clock
 from station.config import Config
 from station.errors import StationError
-from station.loading import VanFacts, decide_load
+from station.ledger import IS_SORTED, NOT_UNDONE, ON_A_VAN, Ledger
+from station.loading import decide_load
 from station.manifest import read_manifest
-from station.model import Decision, Outcome, Parcel, Plan, Route, Van
-from station.sorting import ParcelFacts, Verdict, decide_sort
+from station.model import SORT, Decision, EventKind, Outcome, Parcel, Plan, Role, Route
+from station.sorting import decide_sort
 from station.store import Store
 
 log = logging.getLogger(__name__)
-
-SORT_ROLE = "sort"
-
-_EVENT_COLUMNS = (
-    "event_id",
-    "seq",
-    "kind",
-    "outcome",
-    "station_id",
-    "operator",
-    "device",
-    "role",
-    "occurred_at",
-    "clock_synced",
-    "code",
-    "tracking_id",
-    "van_id",
-    "lane",
-    "stop",
-    "reason",
-    "detail",
-)
-# A van's planned parcels (not cancelled, not returned) that have not been loaded yet.
-_STILL_TO_LOAD = """
-    SELECT count(*) FROM plan_parcels pp JOIN parcels p ON p.tracking_id = pp.tracking_id
-    WHERE pp.van_id = ? AND p.cancelled = 0
-      AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id
-                      AND e.kind IN ('loaded', 'returned') AND e.undone_by IS NULL)"""
-_INSERT_EVENT = (
-    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES ({', '.join(':' + c for c in _EVENT_COLUMNS)})"
-)
 
 
 @dataclass(frozen=True)
@@ -119,6 +88,7 @@ class Station:
         self.config = config
         self.store = store
         self.clock = clock or Clock()
+        self.ledger = Ledger(config, store, self.clock)
 
     @classmethod
     def open(cls, config: Config, *, clock: Clock | None = None) -> Station:
@@ -133,201 +103,56 @@ class Station:
     # ---- the scan path -------------------------------------------------------------
 
     def scan(
-        self, data: bytes | str, *, device: str = "manual", role: str = SORT_ROLE, framing: Framing | None = None
+        self, data: bytes | str, *, device: str = "manual", role: str | Role = SORT, framing: Framing | None = None
     ) -> Decision:
         """Decide what one scan means and commit its event before returning.
 
-        ``role`` is how the scanning device works: ``"sort"`` or ``"load:<van id>"``.
+        ``role`` is how the scanning device works: ``"sort"`` or ``"load:<van id>"`` (or a :class:`Role`).
         Never raises for bad input: garbage comes back as an INVALID decision with a reason.
         Raises :class:`StationError` for a role naming a van the station does not have.
         """
-        load_van = self._load_van(role)
-        identity = barcodes.identify(data, framing)
-        code = _code_text(data, identity)
+        role = self._role(role)
+        load_van = None if role.van_id is None else self.config.van(role.van_id)
+        if role.van_id is not None and load_van is None:
+            raise StationError(f'scanner role "{role}": expected "sort" or "load:VAN" with one of today\'s vans')
+        scanned = _scanned_input(data)
+        identity = barcodes.identify(scanned, framing)
+        code = _code_text(scanned, identity)
+        ledger = self.ledger
         with self.store.write() as db:
             if isinstance(identity, StationCode):
-                from station import dock
-
-                return dock.apply_station_code(self, db, identity, code=code, device=device, role=role)
-            facts = self._facts(db, identity)
+                return dock.apply_station_code(ledger, db, identity, code=code, device=device, role=role)
+            facts = ledger.lookup(db, identity)
             if load_van is None:
                 verdict = decide_sort(identity, facts, self.config.exception_lane)
             else:
-                verdict = decide_load(identity, facts, self._van_facts(db, load_van, facts), self.config.exception_lane)
+                verdict = decide_load(
+                    identity, facts, ledger.van_facts(db, load_van, facts), self.config.exception_lane
+                )
             detail = None
             if verdict.outcome is Outcome.LOADED and load_van is not None:
-                detail = {"next_stop": self._next_stop(db, load_van.id)}
-            decision = self.record(db, verdict, code=code, device=device, role=role, detail=detail)
+                detail = {"next_stop": ledger.next_stop(db, load_van.id)}
+            decision = ledger.record(db, verdict, code=code, device=device, role=str(role), detail=detail)
             if verdict.print_label and facts is not None:
-                self.queue_sort_label(db, decision)
-            self.remember(db, device, facts.tracking_id if facts else None, decision.event_id)
+                ledger.queue_sort_label(db, facts, event_id=decision.event_id)
+            ledger.remember(db, device, facts.tracking_id if facts else None, decision.event_id)
         return decision
 
-    def _load_van(self, role: str) -> Van | None:
-        if role == SORT_ROLE:
-            return None
-        van = self.config.van(role[5:]) if role.startswith("load:") else None
-        if van is None:
-            raise StationError(f'scanner role {role!r}: expected "sort" or "load:VAN" with one of today\'s vans')
-        return van
-
-    def _facts(self, db: sqlite_utils.Database, identity: Identity) -> ParcelFacts | None:
-        if not isinstance(identity, ParcelCode):
-            return None
-        tracking_id = self._lookup(db, identity)
-        if tracking_id is None:
-            return None
-        return self.parcel_facts(db, tracking_id)
-
-    def parcel_facts(self, db: sqlite_utils.Database, tracking_id: str) -> ParcelFacts:
-        row = db.conn.execute(
-            """SELECT p.cancelled, pp.van_id, pp.lane, pp.stop, u.reason,
-                      EXISTS(SELECT 1 FROM plans) AS plan_exists,
-                      EXISTS(SELECT 1 FROM events e WHERE e.tracking_id = p.tracking_id
-                             AND e.kind = 'sorted' AND e.undone_by IS NULL) AS already_sorted
-               FROM parcels p
-               LEFT JOIN plan_parcels pp ON pp.tracking_id = p.tracking_id
-               LEFT JOIN plan_unplanned u ON u.tracking_id = p.tracking_id
-               WHERE p.tracking_id = ?""",
-            [tracking_id],
-        ).fetchone()
-        cancelled, van_id, lane, stop, unplanned, plan_exists, already_sorted = row
-        return ParcelFacts(
-            tracking_id, bool(cancelled), van_id, lane, stop, bool(plan_exists), unplanned, bool(already_sorted)
-        )
-
-    def _van_facts(self, db: sqlite_utils.Database, van: Van, facts: ParcelFacts | None) -> VanFacts:
-        closed = db.conn.execute("SELECT 1 FROM van_state WHERE van_id = ?", [van.id]).fetchone() is not None
-        already = (
-            facts is not None
-            and db.conn.execute(
-                "SELECT 1 FROM events WHERE tracking_id = ? AND kind = 'loaded' AND van_id = ? AND undone_by IS NULL",
-                [facts.tracking_id, van.id],
-            ).fetchone()
-            is not None
-        )
-        (to_load,) = db.conn.execute(_STILL_TO_LOAD, [van.id]).fetchone()
-        this_one = facts is not None and facts.van_id == van.id and not already and not facts.cancelled
-        return VanFacts(van.id, van.lane, closed, already, to_load - (1 if this_one else 0))
-
-    def _next_stop(self, db: sqlite_utils.Database, van_id: str) -> int | None:
-        """The highest stop still to load: the last stop goes in first."""
-        row = db.conn.execute(_STILL_TO_LOAD.replace("count(*)", "max(pp.stop)"), [van_id]).fetchone()
-        return None if row[0] is None else int(row[0])
-
-    def remember(self, db: sqlite_utils.Database, device: str, tracking_id: str | None, event_id: str | None) -> None:
-        """The device's last parcel: a command barcode scanned next applies to it."""
-        db.conn.execute(
-            "INSERT INTO devices (device, last_tracking_id, last_event_id, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(device) DO UPDATE SET last_tracking_id = excluded.last_tracking_id, "
-            "last_event_id = excluded.last_event_id, updated_at = excluded.updated_at",
-            (device, tracking_id, event_id, self.clock.now().isoformat()),
-        )
-
-    def _lookup(self, db: sqlite_utils.Database, identity: ParcelCode) -> str | None:
-        for key in identity.keys:
-            row = db.execute("SELECT tracking_id FROM parcel_codes WHERE key = ?", [key]).fetchone()
-            if row:
-                return str(row[0])
-        return None
-
-    def record(
-        self,
-        db: sqlite_utils.Database,
-        verdict: Verdict,
-        *,
-        code: str,
-        device: str,
-        role: str,
-        detail: dict[str, Any] | None = None,
-    ) -> Decision:
-        """Insert the event and its outbox row (the caller's transaction commits both)."""
-        event_id = str(uuid.uuid4())
-        (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM events").fetchone()
-        now = self.clock.now()
-        event = {
-            "event_id": event_id,
-            "seq": seq,
-            "kind": verdict.kind.value,
-            "outcome": verdict.outcome.value,
-            "station_id": self.config.station_id,
-            "operator": self.config.operator,
-            "device": device,
-            "role": role,
-            "occurred_at": now.isoformat(),
-            "clock_synced": int(self.clock.synced()),
-            "code": code,
-            "tracking_id": verdict.tracking_id,
-            "van_id": verdict.van,
-            "lane": verdict.lane,
-            "stop": verdict.stop,
-            "reason": verdict.reason,
-            "detail": json.dumps(detail) if detail else None,
-        }
-        # Plain prepared SQL on the scan path: sqlite-utils' insert() inspects the table on
-        # every call, which was half of the scan's CPU time.
-        db.conn.execute(_INSERT_EVENT, event)
-        payload = {
-            "event_id": event_id,
-            "seq": seq,
-            "station_id": self.config.station_id,
-            "hub": self.config.hub.name,
-            "day": self.day(db),
-            "kind": verdict.kind.value,
-            "outcome": verdict.outcome.value,
-            "occurred_at": event["occurred_at"],
-            "clock_synced": bool(event["clock_synced"]),
-            "operator": self.config.operator,
-            "device": device,
-            "role": role,
-            "code": code,
-            "tracking_id": verdict.tracking_id,
-            "van": verdict.van,
-            "lane": verdict.lane,
-            "stop": verdict.stop,
-            "reason": verdict.reason,
-        }
-        db.conn.execute(
-            "INSERT INTO outbox (event_id, seq, payload, enqueued_at) VALUES (?, ?, ?, ?)",
-            (event_id, seq, json.dumps(payload), event["occurred_at"]),
-        )
-        return Decision(
-            outcome=verdict.outcome,
-            code=code,
-            event_id=event_id,
-            tracking_id=verdict.tracking_id,
-            lane=verdict.lane,
-            van=verdict.van,
-            stop=verdict.stop,
-            reason=verdict.reason,
-            remaining=verdict.remaining,
-            right_van=verdict.right_van,
-            right_lane=verdict.right_lane,
-            detail=detail or {},
-        )
-
-    def queue_sort_label(self, db: sqlite_utils.Database, decision: Decision) -> None:
-        assert decision.tracking_id and decision.lane is not None and decision.van and decision.stop
-        row = db.execute(
-            "SELECT address, postal_code FROM parcels WHERE tracking_id = ?", [decision.tracking_id]
-        ).fetchone()
-        payload = labels.sort_label(
-            tracking_id=decision.tracking_id,
-            lane=decision.lane,
-            stop=decision.stop,
-            van=decision.van,
-            address=row[0],
-            postal_code=row[1] or "",
-            day=self.clock.now().date(),
-            station_id=self.config.station_id,
-        )
-        printing.enqueue(db, printing.SORT_LABEL, payload, event_id=decision.event_id, tracking_id=decision.tracking_id)
+    @staticmethod
+    def _role(role: str | Role) -> Role:
+        if isinstance(role, Role):
+            return role
+        try:
+            return Role.parse(role)
+        except ValueError:
+            raise StationError(
+                f'scanner role {_shown(role)}: expected "sort" or "load:VAN" with one of today\'s vans'
+            ) from None
 
     # ---- the day's data ------------------------------------------------------------
 
     def day(self, db: sqlite_utils.Database | None = None) -> str:
-        row = (db or self.store.db).execute("SELECT value FROM meta WHERE key = 'day'").fetchone()
-        return str(row[0]) if row else self.clock.now().date().isoformat()
+        return self.ledger.day(db)
 
     def sync_vans(self) -> None:
         """Mirror the config's vans into the database (reports and the server read them there)."""
@@ -388,8 +213,8 @@ class Station:
             pull = tuple(
                 (tid, lane)
                 for tid, lane in db.conn.execute(
-                    "SELECT DISTINCT tracking_id, lane FROM events WHERE kind IN ('sorted', 'loaded') "
-                    "AND undone_by IS NULL AND lane IS NOT NULL AND tracking_id IN (SELECT value FROM json_each(?))",
+                    f"SELECT DISTINCT tracking_id, lane FROM events WHERE {ON_A_VAN} "
+                    "AND lane IS NOT NULL AND tracking_id IN (SELECT value FROM json_each(?))",
                     [json.dumps(removed)],
                 )
             )
@@ -538,9 +363,7 @@ class Station:
     def locked_vans(self) -> dict[str, str]:
         """Parcels already sorted or loaded, and the van they are committed to."""
         rows = self.store.query(
-            "SELECT tracking_id, van_id FROM events WHERE kind IN ('sorted', 'loaded') AND van_id IS NOT NULL "
-            "AND undone_by IS NULL "
-            "GROUP BY tracking_id"
+            f"SELECT tracking_id, van_id FROM events WHERE {ON_A_VAN} AND van_id IS NOT NULL GROUP BY tracking_id"
         )
         return {r["tracking_id"]: r["van_id"] for r in rows}
 
@@ -553,10 +376,7 @@ class Station:
         active = "FROM plan_parcels pp JOIN parcels p USING (tracking_id) WHERE p.cancelled = 0"
         for r in q(f"SELECT pp.lane, count(*) AS n {active} GROUP BY pp.lane"):
             lanes.setdefault(r["lane"], LaneCount(r["lane"], "?")).planned = r["n"]
-        for r in q(
-            "SELECT lane, count(DISTINCT tracking_id) AS n FROM events "
-            "WHERE kind = 'sorted' AND undone_by IS NULL GROUP BY lane"
-        ):
+        for r in q(f"SELECT lane, count(DISTINCT tracking_id) AS n FROM events WHERE {IS_SORTED} GROUP BY lane"):
             lanes.setdefault(r["lane"], LaneCount(r["lane"], "?")).sorted = r["n"]
         not_scanned = [
             r["tracking_id"]
@@ -571,13 +391,9 @@ class Station:
             manifest=int(self.store.scalar("SELECT count(*) FROM parcels WHERE cancelled = 0")),
             planned=int(self.store.scalar(f"SELECT count(*) {active}")),
             unplanned=int(self.store.scalar("SELECT count(*) FROM plan_unplanned")),
-            sorted=int(
-                self.store.scalar(
-                    "SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'sorted' AND undone_by IS NULL"
-                )
-            ),
+            sorted=int(self.store.scalar(f"SELECT count(DISTINCT tracking_id) FROM events WHERE {IS_SORTED}")),
             exceptions=int(
-                self.store.scalar("SELECT count(*) FROM events WHERE kind = 'exception' AND undone_by IS NULL")
+                self.store.scalar(f"SELECT count(*) FROM events WHERE kind = '{EventKind.EXCEPTION}' AND {NOT_UNDONE}")
             ),
             lanes=sorted(lanes.values(), key=lambda lane: lane.lane),
             not_scanned=not_scanned,
@@ -585,6 +401,30 @@ class Station:
 
     def outbox_backlog(self) -> int:
         return int(self.store.scalar("SELECT count(*) FROM outbox") or 0)
+
+
+def _scanned_input(data: bytes | str) -> bytes | str:
+    """Text that UTF-8 cannot store (a lone surrogate) read as the bytes it stands for.
+
+    Python decodes undecodable bytes (argv, a pipe) to surrogates U+DC80..U+DCFF; those go back
+    to their bytes, any other lone surrogate to its raw encoding, and the barcode reader then
+    calls it what it is: bytes that are not text (an INVALID decision, recorded).
+    """
+    if isinstance(data, bytes):
+        return data
+    try:
+        data.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return data.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return data.encode("utf-8", "surrogatepass")
+    return data
+
+
+def _shown(value: object) -> str:
+    """A value as a message shows it: quoted text, never Python's None."""
+    return "nothing" if value is None else repr(value)
 
 
 def _code_text(data: bytes | str, identity: Identity) -> str:

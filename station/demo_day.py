@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import time
 
+from station.barcodes import gs1_check_digit, ups_check_digit
 from station.core import Station
 from station.devices import ScannerSlot
 from station.model import Hub, Parcel
@@ -113,25 +114,10 @@ LAST = [
 DEMO_HUB = Hub("Lyon Gerland", 45.7304, 4.8325)
 
 
-def ups_check_digit(body: str) -> str:
-    """UPS 1Z check digit over the 15 characters after "1Z"."""
-    total = 0
-    for i, ch in enumerate(body, start=1):
-        value = int(ch) if ch.isdigit() else (ord(ch) - 63) % 10
-        total += value * (2 if i % 2 == 0 else 1)
-    return str((10 - total % 10) % 10)
-
-
-def gs1_check_digit(digits: str) -> str:
-    """GS1 mod-10 check digit (weights 3,1 from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return str((10 - total % 10) % 10)
-
-
 def make_ups(rng: random.Random) -> str:
     shipper = "".join(rng.choice("0123456789ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(6))
     body = shipper + rng.choice(["01", "02", "03", "12", "13"]) + f"{rng.randrange(10**7):07d}"
-    return "1Z" + body + ups_check_digit(body)
+    return "1Z" + body + str(ups_check_digit(body))
 
 
 def make_dhl_express(rng: random.Random) -> str:
@@ -141,7 +127,7 @@ def make_dhl_express(rng: random.Random) -> str:
 
 def make_sscc(rng: random.Random, company: str = "3012345") -> str:
     body = "0" + company + f"{rng.randrange(10**9):09d}"
-    return body + gs1_check_digit(body)
+    return body + str(gs1_check_digit(body))
 
 
 def generate_day(hub: Hub = DEMO_HUB, parcels: int = 600, seed: int = 7) -> list[Parcel]:

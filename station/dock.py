@@ -10,61 +10,82 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlite_utils
 
 from station import command_codes, labels, printing
 from station.barcodes import StationCode
 from station.errors import StationError
-from station.model import Decision, EventKind, Outcome, Van
+from station.ledger import IS_LOADED, NOT_UNDONE, Ledger
+from station.model import SORT, Decision, EventKind, Outcome, Role, Van
 from station.sorting import Verdict
 
-if TYPE_CHECKING:
-    from station.core import Station
+
+class DockStation(Protocol):
+    """What the dock's entry points need of a station (``station.core.Station`` has it)."""
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """The station code being applied: who scanned it, as what, inside which transaction."""
+
+    ledger: Ledger
+    db: sqlite_utils.Database
+    code: str
+    device: str
+    role: Role
+
+    def command(
+        self,
+        what: str,
+        *,
+        ok: bool = True,
+        lane: int | None = None,
+        van: str | None = None,
+        tracking_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+        kind: EventKind = EventKind.COMMAND,
+    ) -> Decision:
+        """Record the command's event; ``what`` is what the worker reads on the screen."""
+        verdict = Verdict(Outcome.COMMAND, kind, tracking_id, lane=lane, van=van, reason=what)
+        return self.record(verdict, detail={"ok": ok, **(detail or {})})
+
+    def record(self, verdict: Verdict, detail: dict[str, Any] | None = None) -> Decision:
+        return self.ledger.record(
+            self.db, verdict, code=self.code, device=self.device, role=str(self.role), detail=detail
+        )
 
 
 def apply_station_code(
-    station: Station, db: sqlite_utils.Database, identity: StationCode, *, code: str, device: str, role: str
+    ledger: Ledger, db: sqlite_utils.Database, identity: StationCode, *, code: str, device: str, role: Role
 ) -> Decision:
     """What a station code scanned by ``device`` (working as ``role``) does; inside the scan's transaction."""
-    config = station.config
+    config = ledger.config
+    scan = _Scan(ledger, db, code, device, role)
     if identity.kind in ("van", "lane"):
         van = config.van(identity.value) if identity.kind == "van" else config.van_at_lane(int(identity.value))
         if van is None:
-            return _command(
-                station, db, code, device, role, f"no van {identity.value} today: nothing changed", ok=False
-            )
-        return _command(
-            station,
-            db,
-            code,
-            device,
-            role,
+            return scan.command(f"no van {identity.value} today: nothing changed", ok=False)
+        return scan.command(
             f"this scanner now loads van {van.id} at lane {van.lane}",
             lane=van.lane,
             van=van.id,
-            detail={"role": f"load:{van.id}"},
+            detail={"role": str(Role.load(van.id))},
         )
     command = command_codes.BY_NAME.get(identity.value)
     if command is None:
-        return _command(station, db, code, device, role, f"unknown command {identity.value}: nothing changed", ok=False)
-    last = db.conn.execute("SELECT last_tracking_id, last_event_id FROM devices WHERE device = ?", [device]).fetchone()
-    last_parcel, last_event = (last[0], last[1]) if last else (None, None)
+        return scan.command(f"unknown command {identity.value}: nothing changed", ok=False)
+    last_parcel, last_event = ledger.last_scan(db, device)
 
     if command.name == "SORT":
-        return _command(station, db, code, device, role, "this scanner sorts again", detail={"role": "sort"})
+        return scan.command("this scanner sorts again", detail={"role": str(SORT)})
     if command.exception_reason is not None:
         if last_parcel is None and command.name != "NOLABEL":
-            return _command(
-                station,
-                db,
-                code,
-                device,
-                role,
-                f"scan the parcel first, then {command.name.lower()}: nothing changed",
-                ok=False,
-            )
+            return scan.command(f"scan the parcel first, then {command.name.lower()}: nothing changed", ok=False)
         verdict = Verdict(
             Outcome.EXCEPTION,
             EventKind.EXCEPTION,
@@ -72,149 +93,82 @@ def apply_station_code(
             lane=config.exception_lane,
             reason=command.exception_reason,
         )
-        decision = station.record(db, verdict, code=code, device=device, role=role, detail={"command": command.name})
-        station.remember(db, device, last_parcel, decision.event_id)
+        decision = scan.record(verdict, detail={"command": command.name})
+        ledger.remember(db, device, last_parcel, decision.event_id)
         return decision
     if command.name == "UNDO":
-        return _undo(station, db, code, device, role, last_event)
+        return _undo(scan, last_event)
     if command.name == "REPRINT":
-        return _reprint(station, db, code, device, role, last_parcel)
+        return _reprint(scan, last_parcel)
     if command.name == "CLOSE":
-        van = config.van(role[5:]) if role.startswith("load:") else None
+        van = None if role.van_id is None else config.van(role.van_id)
         if van is None:
-            return _command(
-                station,
-                db,
-                code,
-                device,
-                role,
-                "scan the van's code first: CLOSE closes the van this scanner loads",
-                ok=False,
-            )
-        return close_van_in(station, db, van, code=code, device=device, role=role)
+            return scan.command("scan the van's code first: CLOSE closes the van this scanner loads", ok=False)
+        return _close_van(scan, van)
     raise AssertionError(f"command {command.name} has no action")  # the catalogue and this function disagree
 
 
-def _command(
-    station: Station,
-    db: sqlite_utils.Database,
-    code: str,
-    device: str,
-    role: str,
-    what: str,
-    *,
-    ok: bool = True,
-    lane: int | None = None,
-    van: str | None = None,
-    tracking_id: str | None = None,
-    detail: dict[str, Any] | None = None,
-    kind: EventKind = EventKind.COMMAND,
-) -> Decision:
-    verdict = Verdict(Outcome.COMMAND, kind, tracking_id, lane=lane, van=van, reason=what)
-    return station.record(db, verdict, code=code, device=device, role=role, detail={"ok": ok, **(detail or {})})
-
-
-def _undo(
-    station: Station, db: sqlite_utils.Database, code: str, device: str, role: str, last_event: str | None
-) -> Decision:
+def _undo(scan: _Scan, last_event: str | None) -> Decision:
     row = (
         None
         if last_event is None
-        else db.conn.execute(
+        else scan.db.conn.execute(
             "SELECT kind, tracking_id, undone_by FROM events WHERE event_id = ?", [last_event]
         ).fetchone()
     )
-    if row is None or row[2] is not None or row[0] in ("departed", "command", "undone"):
-        return _command(station, db, code, device, role, "nothing to undo", ok=False)
+    if last_event is None or row is None or row[2] is not None or row[0] in ("departed", "command", "undone"):
+        return scan.command("nothing to undo", ok=False)
     kind, tracking_id, _ = row
-    decision = _command(
-        station,
-        db,
-        code,
-        device,
-        role,
+    decision = scan.command(
         f"undone: {kind} {tracking_id or ''}".rstrip(),
         tracking_id=tracking_id,
         kind=EventKind.UNDONE,
         detail={"undone_event_id": last_event},
     )
-    db.conn.execute("UPDATE events SET undone_by = ? WHERE event_id = ?", [decision.event_id, last_event])
-    station.remember(db, device, None, None)  # one step back, not a chain
+    scan.ledger.mark_undone(scan.db, last_event, by=decision.event_id)
+    scan.ledger.remember(scan.db, scan.device, None, None)  # one step back, not a chain
     return decision
 
 
-def _reprint(
-    station: Station, db: sqlite_utils.Database, code: str, device: str, role: str, tracking_id: str | None
-) -> Decision:
+def _reprint(scan: _Scan, tracking_id: str | None) -> Decision:
     if tracking_id is None:
-        return _command(station, db, code, device, role, "scan the parcel first, then reprint", ok=False)
-    facts = station.parcel_facts(db, tracking_id)
+        return scan.command("scan the parcel first, then reprint", ok=False)
+    facts = scan.ledger.parcel_facts(scan.db, tracking_id)
     if facts.van_id is None or facts.lane is None or facts.stop is None:
-        return _command(
-            station,
-            db,
-            code,
-            device,
-            role,
-            "no sort label: the parcel is not planned",
-            tracking_id=tracking_id,
-            ok=False,
-        )
-    decision = _command(
-        station,
-        db,
-        code,
-        device,
-        role,
+        return scan.command("no sort label: the parcel is not planned", tracking_id=tracking_id, ok=False)
+    decision = scan.command(
         "sort label printed again",
         tracking_id=tracking_id,
         lane=facts.lane,
         van=facts.van_id,
         kind=EventKind.REPRINTED,
     )
-    station.queue_sort_label(
-        db, Decision(Outcome.SORTED, code, decision.event_id, tracking_id, facts.lane, facts.van_id, facts.stop)
-    )
+    scan.ledger.queue_sort_label(scan.db, facts, event_id=decision.event_id)
     return decision
 
 
-def close_van_in(
-    station: Station, db: sqlite_utils.Database, van: Van, *, code: str, device: str, role: str
-) -> Decision:
+def _close_van(scan: _Scan, van: Van) -> Decision:
     """Record "departed" for each parcel loaded in ``van`` and mark it closed (inside a transaction)."""
-    if db.conn.execute("SELECT 1 FROM van_state WHERE van_id = ?", [van.id]).fetchone():
-        return _command(
-            station, db, code, device, role, f"van {van.id} is already closed", ok=False, lane=van.lane, van=van.id
-        )
+    ledger, db = scan.ledger, scan.db
+    if ledger.van_closed(db, van.id):
+        return scan.command(f"van {van.id} is already closed", ok=False, lane=van.lane, van=van.id)
     loaded = [
         r[0]
         for r in db.conn.execute(
-            "SELECT DISTINCT tracking_id FROM events WHERE kind = 'loaded' AND van_id = ? AND undone_by IS NULL "
-            "ORDER BY stop DESC, tracking_id",
+            f"SELECT DISTINCT tracking_id FROM events WHERE van_id = ? AND {IS_LOADED} ORDER BY stop DESC, tracking_id",
             [van.id],
         )
     ]
-    (not_loaded,) = db.conn.execute(
-        "SELECT count(*) FROM plan_parcels pp JOIN parcels p USING (tracking_id) WHERE pp.van_id = ? "
-        "AND p.cancelled = 0 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id "
-        "AND e.kind IN ('loaded', 'returned') AND e.undone_by IS NULL)",
-        [van.id],
-    ).fetchone()
-    decision = _command(
-        station,
-        db,
-        code,
-        device,
-        role,
+    not_loaded = ledger.still_to_load(db, van.id)
+    decision = scan.command(
         f"van {van.id} closed: {len(loaded)} parcels departed, {not_loaded} planned parcels not loaded",
         lane=van.lane,
         van=van.id,
         detail={"departed": len(loaded), "not_loaded": not_loaded},
     )
     for tracking_id in loaded:
-        facts = station.parcel_facts(db, tracking_id)
-        station.record(
-            db,
+        facts = ledger.parcel_facts(db, tracking_id)
+        scan.record(
             Verdict(
                 Outcome.COMMAND,
                 EventKind.DEPARTED,
@@ -223,37 +177,35 @@ def close_van_in(
                 van.id,
                 facts.stop,
                 reason=f"departed in van {van.id}",
-            ),
-            code=code,
-            device=device,
-            role=role,
+            )
         )
     db.conn.execute(
         "INSERT INTO van_state (van_id, closed_at, closed_event_id) VALUES (?, ?, ?)",
-        [van.id, station.clock.now().isoformat(), decision.event_id],
+        [van.id, ledger.clock.now().isoformat(), decision.event_id],
     )
-    printing.enqueue(db, printing.LOAD_LIST, load_list_zpl(station, db, van), event_id=decision.event_id)
+    printing.enqueue(db, printing.LOAD_LIST, load_list_zpl(ledger, db, van), event_id=decision.event_id)
     return decision
 
 
-def close_van(station: Station, van_id: str, *, device: str = "lead") -> Decision:
-    van = station.config.van(van_id)
+def close_van(station: DockStation, van_id: str, *, device: str = "lead") -> Decision:
+    ledger = station.ledger
+    van = ledger.config.van(van_id)
     if van is None:
         raise StationError(f"no van {van_id!r} among today's vans")
-    with station.store.write() as db:
-        return close_van_in(station, db, van, code=f"close:{van.id}", device=device, role=f"load:{van.id}")
+    with ledger.store.write() as db:
+        return _close_van(_Scan(ledger, db, f"close:{van.id}", device, Role.load(van.id)), van)
 
 
-def load_list_zpl(station: Station, db: sqlite_utils.Database, van: Van) -> bytes:
+def load_list_zpl(ledger: Ledger, db: sqlite_utils.Database, van: Van) -> bytes:
     """The van's departure list: every planned stop, loaded or not, for the driver and the bay."""
     rows = db.conn.execute(
         "SELECT pp.stop, pp.tracking_id, p.address, EXISTS(SELECT 1 FROM events e WHERE e.tracking_id = "
-        "pp.tracking_id AND e.kind = 'loaded' AND e.undone_by IS NULL) FROM plan_parcels pp JOIN parcels p "
+        f"pp.tracking_id AND e.{IS_LOADED}) FROM plan_parcels pp JOIN parcels p "
         "USING (tracking_id) WHERE pp.van_id = ? AND p.cancelled = 0 ORDER BY pp.stop, pp.tracking_id",
         [van.id],
     ).fetchall()
     lines = [labels.LoadListLine(stop, tid, address, bool(loaded)) for stop, tid, address, loaded in rows]
-    return labels.load_list(van=van.id, lane=van.lane, day=station.day(), lines=lines)
+    return labels.load_list(van=van.id, lane=van.lane, day=ledger.day(db), lines=lines)
 
 
 # ---- the hub lead's exceptions ------------------------------------------------------------
@@ -268,14 +220,14 @@ class OpenException:
     van: str | None  # the planned van, if any
 
 
-def open_exceptions(station: Station) -> list[OpenException]:
+def open_exceptions(station: DockStation) -> list[OpenException]:
     """Parcels whose latest state is an exception the hub lead has not dealt with yet."""
-    rows = station.store.query(
-        """SELECT e.tracking_id, e.reason, e.occurred_at, e.event_id, pp.van_id FROM events e
+    rows = station.ledger.store.query(
+        f"""SELECT e.tracking_id, e.reason, e.occurred_at, e.event_id, pp.van_id FROM events e
            LEFT JOIN plan_parcels pp ON pp.tracking_id = e.tracking_id
-           WHERE e.kind = 'exception' AND e.tracking_id IS NOT NULL AND e.undone_by IS NULL
+           WHERE e.kind = 'exception' AND e.tracking_id IS NOT NULL AND e.{NOT_UNDONE}
              AND e.seq = (SELECT max(x.seq) FROM events x WHERE x.tracking_id = e.tracking_id
-                          AND x.undone_by IS NULL
+                          AND x.{NOT_UNDONE}
                           AND x.kind IN ('sorted', 'loaded', 'exception', 'resolved', 'returned', 'departed'))
            ORDER BY e.seq"""
     )
@@ -288,12 +240,14 @@ RESOLUTIONS = ("relabel", "reassign", "return")
 
 
 def resolve_exception(
-    station: Station, tracking_id: str, action: str, *, van_id: str | None = None, device: str = "lead"
+    station: DockStation, tracking_id: str, action: str, *, van_id: str | None = None, device: str = "lead"
 ) -> Decision:
     """Deal with a parcel in exception: re-label it, reassign it to a van, or return it to its sender."""
     if action not in RESOLUTIONS:
         raise StationError(f"unknown action {action!r}: use one of {', '.join(RESOLUTIONS)}")
-    with station.store.write() as db:
+    ledger = station.ledger
+    config = ledger.config
+    with ledger.store.write() as db:
         if db.conn.execute("SELECT 1 FROM parcels WHERE tracking_id = ?", [tracking_id]).fetchone() is None:
             raise StationError(f"parcel {tracking_id} is not on the manifest")
         code = f"lead:{action}"
@@ -303,14 +257,15 @@ def resolve_exception(
                 Outcome.COMMAND,
                 EventKind.RETURNED,
                 tracking_id,
-                lane=station.config.exception_lane,
+                lane=config.exception_lane,
                 reason="return to sender",
             )
-            return station.record(db, verdict, code=code, device=device, role=role)
+            return ledger.record(db, verdict, code=code, device=device, role=role)
         if action == "reassign":
-            van = station.config.van(van_id or "")
+            van = config.van(van_id or "")
             if van is None:
-                raise StationError(f"reassign needs one of today's vans, got {van_id!r}")
+                named = f"got {van_id!r}" if van_id else "none was given"
+                raise StationError(f"reassign needs one of today's vans, {named}")
             (last_stop,) = db.conn.execute(
                 "SELECT COALESCE(max(stop), 0) FROM plan_parcels WHERE van_id = ?", [van.id]
             ).fetchone()
@@ -326,21 +281,19 @@ def resolve_exception(
             reason = f"reassigned to van {van.id} at lane {van.lane}"
         else:
             reason = "re-labelled"
-        facts = station.parcel_facts(db, tracking_id)
+        facts = ledger.parcel_facts(db, tracking_id)
         if facts.van_id is None or facts.lane is None or facts.stop is None:
             raise StationError(f"parcel {tracking_id} is not planned: reassign it to a van instead")
         verdict = Verdict(
             Outcome.COMMAND, EventKind.RESOLVED, tracking_id, facts.lane, facts.van_id, facts.stop, reason=reason
         )
-        decision = station.record(db, verdict, code=code, device=device, role=role)
-        station.queue_sort_label(
-            db, Decision(Outcome.SORTED, code, decision.event_id, tracking_id, facts.lane, facts.van_id, facts.stop)
-        )
+        decision = ledger.record(db, verdict, code=code, device=device, role=role)
+        ledger.queue_sort_label(db, facts, event_id=decision.event_id)
         return decision
 
 
-def manifest_changes(station: Station, limit: int = 10) -> list[dict[str, Any]]:
-    rows = station.store.query("SELECT * FROM manifest_changes ORDER BY id DESC LIMIT ?", (limit,))
+def manifest_changes(station: DockStation, limit: int = 10) -> list[dict[str, Any]]:
+    rows = station.ledger.store.query("SELECT * FROM manifest_changes ORDER BY id DESC LIMIT ?", (limit,))
     for r in rows:
         for key in ("added", "cancelled", "pull_from_lanes"):
             r[key] = json.loads(r[key] or "[]")

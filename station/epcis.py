@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from station.barcodes import gs1_check_digit
+from station.events import ScanEvent
 from station.model import Hub
 from station.store import Store
 
@@ -40,6 +42,8 @@ CBV_BIZSTEP: dict[str, str | None] = {
     "misload": None,
     "cancelled": None,
     "reprinted": None,
+    "resolved": None,
+    "returned": None,
 }
 COMPANY_BIZSTEP = {
     "sorted": "sorting",
@@ -48,6 +52,8 @@ COMPANY_BIZSTEP = {
     "misload": "misload",
     "cancelled": "cancelled",
     "reprinted": "label_reprinting",
+    "resolved": "resolved",
+    "returned": "returned",
 }
 CBV_DISPOSITION = {"arrived": "in_progress", "sorted": "in_progress", "loaded": "in_progress", "departed": "in_transit"}
 # Station commands (van codes) and undos are not observations of a parcel: not exported.
@@ -68,8 +74,7 @@ def _sscc(code: str | None) -> str | None:
     digits = code.removeprefix("]C1").removeprefix("00") if len(code) in (20, 23) else code
     if len(digits) != 18 or not digits.isdigit():
         return None
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits[:-1])))
-    return digits if (10 - total % 10) % 10 == int(digits[-1]) else None
+    return digits if gs1_check_digit(digits[:-1]) == int(digits[-1]) else None
 
 
 def parcel_uri(tracking_id: str | None, code: str | None, *, base: str = COMPANY_BASE) -> str | None:
@@ -166,28 +171,9 @@ def document(
 
 def _payloads(store: Store, config: ExportConfig, since_seq: int) -> Iterable[dict[str, Any]]:
     """The events table's rows in the outbox payload's shape (one mapping for both)."""
-    day = store.get_meta("day")
+    day = store.get_meta("day") or ""
     for row in store.query("SELECT * FROM events WHERE seq > ? ORDER BY seq", (since_seq,)):
-        yield {
-            "event_id": row["event_id"],
-            "seq": row["seq"],
-            "station_id": row["station_id"],
-            "hub": config.hub.name,
-            "day": day,
-            "kind": row["kind"],
-            "outcome": row["outcome"],
-            "occurred_at": row["occurred_at"],
-            "clock_synced": bool(row["clock_synced"]),
-            "operator": row["operator"],
-            "device": row["device"],
-            "role": row["role"],
-            "code": row["code"],
-            "tracking_id": row["tracking_id"],
-            "van": row["van_id"],
-            "lane": row["lane"],
-            "stop": row["stop"],
-            "reason": row["reason"],
-        }
+        yield ScanEvent.from_row(row).to_wire(hub=config.hub.name, day=day)
 
 
 def export_document(

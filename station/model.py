@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict, dataclass, field
 from datetime import time
-from typing import Any
+from typing import Any, ClassVar
 
 
 class Outcome(enum.StrEnum):
@@ -44,6 +44,43 @@ class EventKind(enum.StrEnum):
     UNDONE = "undone"
     RESOLVED = "resolved"  # the hub lead dealt with an exception (re-labelled, reassigned)
     RETURNED = "returned"  # the hub lead sends the parcel back to its sender
+
+
+@dataclass(frozen=True)
+class Role:
+    """How a scanner works: it sorts (``"sort"``) or loads one van (``"load:<van id>"``).
+
+    The text form is what the config, the CLI and the scan event say; :meth:`parse` is the
+    one place that reads it.
+    """
+
+    van_id: str | None = None  # None: the scanner sorts
+
+    LOAD_PREFIX: ClassVar[str] = "load:"
+
+    @classmethod
+    def parse(cls, text: object) -> Role:
+        """``"sort"`` or ``"load:VAN"``; anything else raises ValueError with a message fit to show."""
+        if text == "sort":
+            return SORT
+        if isinstance(text, str) and text.startswith(cls.LOAD_PREFIX) and text[len(cls.LOAD_PREFIX) :].strip():
+            return cls(text[len(cls.LOAD_PREFIX) :])
+        shown = repr(text) if isinstance(text, str) else "nothing" if text is None else repr(text)
+        raise ValueError(f'expected "sort" or "load:VAN", got {shown}')
+
+    @classmethod
+    def load(cls, van_id: str) -> Role:
+        return cls(van_id)
+
+    @property
+    def sorts(self) -> bool:
+        return self.van_id is None
+
+    def __str__(self) -> str:
+        return "sort" if self.van_id is None else f"{self.LOAD_PREFIX}{self.van_id}"
+
+
+SORT = Role()
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The protocol docs kept in step with the code: every route the reference server has is
-in docs/openapi.yaml (and nothing else is), every fault kind and event kind is documented."""
+in docs/openapi.yaml (and nothing else is), every fault kind and event kind is documented,
+and the event's fields in both documents are those of the one definition (station.events)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 
 from starlette.routing import Route
 
-from station.central.app import EVENT_KINDS, create_app
+from station.central.app import create_app
 from station.central.faults import KINDS
+from station.events import EVENT_KINDS, REQUIRED_WIRE_FIELDS, WIRE_FIELDS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -49,3 +51,24 @@ def test_every_fault_and_event_kind_is_documented() -> None:
         assert kind in openapi
     for kind in EVENT_KINDS:
         assert f"`{kind}`" in text, kind
+
+
+def test_every_event_kind_is_in_the_openapi_enum() -> None:
+    openapi = (DOCS / "openapi.yaml").read_text()
+    enum = re.search(r"kind: \{type: string, enum: \[([^]]*)\]\}", openapi)
+    assert enum is not None
+    assert set(enum.group(1).replace(" ", "").split(",")) == EVENT_KINDS
+
+
+def test_the_documented_event_fields_are_the_wire_form() -> None:
+    text = (DOCS / "sync-protocol.md").read_text()
+    table = text[text.index("| `event_id` |") :].split("\n\n")[0]
+    documented = [name for row in table.splitlines() for name in re.findall(r"`(\w+)`", row.split("|")[1])]
+    assert documented == list(WIRE_FIELDS)
+
+    openapi = (DOCS / "openapi.yaml").read_text()
+    event = openapi[openapi.index("    Event:\n") :].split("    Batch:")[0]
+    required = re.search(r"required: \[([^]]*)\]", event)
+    assert required is not None
+    assert required.group(1).replace(" ", "").split(",") == list(REQUIRED_WIRE_FIELDS)
+    assert re.findall(r"^        (\w+):", event, re.MULTILINE) == list(WIRE_FIELDS)
