@@ -1,6 +1,6 @@
 """The scan event: its one definition, its database row and its wire form.
 
-Owns the fields of a scan event (DESIGN.md: a uuid, station, operator, device, UTC time,
+Owns the fields of a scan event (a uuid, station, operator, device, UTC time,
 whether the clock was synchronised, the raw barcode and the decision), how they are
 stored (a row of the ``events`` table: the van is ``van_id``, ``clock_synced`` an
 integer, ``detail`` JSON text) and how they travel (the sync payload of

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from station.config import load_config
 from station.core import Station
-from station.demo import generate_day
+from station.demo_day import generate_day
 from station.events import wire_problem
 from station.model import Decision, Outcome
 from tests.conftest import round_robin_plan
