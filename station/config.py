@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from station.errors import ConfigError
 from station.model import Hub, Van
+from station.ui.i18n import LANGUAGES
 
 DATA_DIR_ENV = "STATION_DATA_DIR"
 DEFAULT_DATA_DIR = Path("station-data")
@@ -61,6 +62,7 @@ class StationRules:
 
     command_window_s: float = 120.0  # a command barcode applies to the device's last parcel this long
     max_cancel_share: float = 0.2  # an import cancelling more of today's open parcels needs --force
+    language: str = "en"  # the screen's language: a catalog shipped in station/locale (station.ui.i18n)
 
 
 @dataclass(frozen=True)
@@ -378,7 +380,12 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
         rules = StationRules(
             command_window_s=rules_r.number("command_window_s", 120.0),
             max_cancel_share=rules_r.number("max_cancel_share", 0.2),
+            language=rules_r.text("language", "en"),
         )
+        if rules.language not in LANGUAGES:
+            raise ConfigError(
+                f"config key station.language: {rules.language!r} is not shipped (choose {', '.join(LANGUAGES)})"
+            )
         if rules.command_window_s <= 0:
             raise ConfigError(f"config key station.command_window_s: must be above 0, got {rules.command_window_s}")
         if not 0 <= rules.max_cancel_share <= 1:

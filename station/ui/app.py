@@ -15,7 +15,6 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from textual import constants
@@ -36,7 +35,8 @@ from station.errors import StationError
 from station.model import Decision
 from station.printing import PrintQueue
 from station.ui.i18n import _
-from station.ui.screens import DayCloseScreen, DockScreen, ExceptionsScreen, LanesScreen, TableScreen
+from station.ui.screens import DayCloseScreen, DockScreen, ExceptionsScreen, LanesScreen, TableScreen, keys_help
+from station.ui.terminal import use_console_glyphs
 from station.ui.widgets import LaneProgress, StatusLine
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ class StationApp(App[int]):
         # ANSI colours as named: with Textual's mapping a 16-colour console (TERM=linux) showed the
         # wrong ones (red as magenta). The .tcss uses ANSI names only, so a desktop terminal agrees.
         super().__init__(ansi_color=True)
+        use_console_glyphs()
         self.station = station
         self.slots = slots
         self.queue = queue
@@ -94,7 +95,7 @@ class StationApp(App[int]):
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="station-writer")
         self._printer = ThreadPoolExecutor(1, thread_name_prefix="station-printer")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="station-reader")
-        self.dock = DockScreen(self.keys_help())
+        self.dock = DockScreen(keys_help(demo=demo_feed is not None, kiosk=kiosk))
         self.last_decision: Decision | None = None
         self.last_device = "keyboard"
         self.keyboard_role = "sort"
@@ -163,7 +164,8 @@ class StationApp(App[int]):
                 slot.role = new_role
             else:
                 self.keyboard_role = new_role
-        self.dock.show_decision(decision, datetime.now().strftime("%H:%M:%S"))
+        # The station's clock (a fixed one in tests), in the dock's local time.
+        self.dock.show_decision(decision, self.station.clock.now().astimezone().strftime("%H:%M:%S"))
         if isinstance(self.screen, TableScreen):
             # The lead's screen stays, but the worker sees the outcome over it and the figures move.
             self.screen.show_scan(decision)
@@ -297,16 +299,6 @@ class StationApp(App[int]):
             return _("{name} OK").format(name=scanner.name)
         why = getattr(scanner, "last_error", None)
         return f"{scanner.name} {scanner.state.value.upper()}" + (f" ({why})" if why else "")
-
-    def keys_help(self) -> str:
-        """Only the keys that work on this station (F5 only in the demo, F10 only outside the kiosk)."""
-        keys = [_("F2 lanes"), _("F3 exceptions"), _("F4 reprint")]
-        if self.demo_feed is not None:
-            keys.append(_("F5 demo scan"))
-        keys += [_("F6 plan"), _("F7 day close")]
-        if not self.kiosk:
-            keys.append(_("F10 quit"))
-        return "  ".join(keys)
 
     def pop_to_dock(self) -> None:
         while len(self.screen_stack) > 1 and self.screen is not self.dock:

@@ -9,11 +9,13 @@ from station.config import Config
 from station.core import Station
 from station.devices import build_print_queue, build_scanners
 from station.ui.app import StationApp
+from station.ui.i18n import set_language
 
 
 def build_app(
     config: Config, *, demo_codes: Iterator[str] | None = None, interval_s: float | None = None
 ) -> StationApp:
+    set_language(config.rules.language)  # before any screen is built: texts are translated as they are made
     station = Station.open(config)
     slots = build_scanners(config, demo_codes=demo_codes, interval_s=interval_s)
     queue = build_print_queue(config, station.store)

@@ -21,6 +21,7 @@ from station.ui.widgets import (
     LOOK_CLASSES,
     OUTCOME_LOOK,
     BigLane,
+    FitLine,
     LaneProgress,
     OutcomeBanner,
     RecentScans,
@@ -30,12 +31,23 @@ from station.ui.widgets import (
 )
 
 
+def keys_help(*, demo: bool, kiosk: bool) -> list[str]:
+    """Only the keys that work on this station: F5 only in the demo, F10 only outside the kiosk."""
+    keys = [_("F2 lanes"), _("F3 exceptions"), _("F4 reprint")]
+    if demo:
+        keys.append(_("F5 demo"))
+    keys += [_("F6 plan"), _("F7 day close")]
+    if not kiosk:
+        keys.append(_("F10 quit"))
+    return keys
+
+
 class DockScreen(Screen[None]):
     """What the dock worker sees: how the last scan went, its lane huge, and what to do."""
 
-    def __init__(self, keys_help: str = "") -> None:
+    def __init__(self, keys: list[str] | None = None) -> None:
         super().__init__()
-        self.keys_help = keys_help
+        self.keys = keys or []
 
     def compose(self) -> ComposeResult:
         yield OutcomeBanner(_("READY TO SCAN"), id="outcome", classes="idle")
@@ -50,8 +62,8 @@ class DockScreen(Screen[None]):
             yield RecentScans(id="recent")
             yield LaneProgress(id="lanes")
         yield Input(placeholder=_("type a code and press Enter"), id="manual")
-        yield StatusLine(_("starting"), id="status")
-        yield Static(self.keys_help, id="keys")
+        yield StatusLine([_("starting")], id="status")
+        yield FitLine(self.keys, separator="  ", id="keys")
 
     def on_mount(self) -> None:
         self.query_one("#recent").border_title = _("LAST SCANS")

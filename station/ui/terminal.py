@@ -5,14 +5,18 @@ Textual's Linux driver draws on stderr and reads stdin, but takes the size from 
 size falls back to 80x24 and the screen sits in a corner of a 240x67 console. This driver
 asks the tty it really draws on; Textual's own SIGWINCH handler calls the same method, so
 a resize (or a console font change) is followed too.
+
+Also the glyphs Textual draws by itself that console fonts lack (scroll bars' eighth blocks).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import ClassVar
 
 from textual.drivers.linux_driver import LinuxDriver
+from textual.scrollbar import ScrollBar, ScrollBarRender
 
 FALLBACK_SIZE = (80, 25)  # the Linux console's default text mode
 
@@ -43,3 +47,15 @@ class ConsoleDriver(LinuxDriver):
         candidates = [_fileno(self._file), _fileno(sys.__stdin__), _fileno(sys.__stdout__)]
         size = tty_size([fd for fd in candidates if fd is not None])
         return size if size is not None else FALLBACK_SIZE
+
+
+class ConsoleScrollBarRender(ScrollBarRender):
+    """Scroll bars drawn with spaces on the bar's colour: Textual's eighth-block ends are not in console fonts."""
+
+    VERTICAL_BARS: ClassVar[list[str]] = [" "] * 8
+    HORIZONTAL_BARS: ClassVar[list[str]] = [" "] * 8
+
+
+def use_console_glyphs() -> None:
+    """Make every scroll bar of this process draw with console-safe characters only."""
+    ScrollBar.renderer = ConsoleScrollBarRender

@@ -205,16 +205,17 @@ class LaneProgress(Static):
         return Text(f"{lane['lane']:>2}{van} {lane['sorted']:>3}/{lane['planned']:<3}", style="green" if done else "")
 
 
-class StatusLine(Static):
-    """One line of status parts, most important first; parts that do not fit are left out whole."""
+class FitLine(Static):
+    """One line of parts, most important first; parts that do not fit are left out whole."""
 
     DEFAULT_CSS = """
-    StatusLine { height: 1; text-wrap: nowrap; text-overflow: clip; }
+    FitLine { height: 1; text-wrap: nowrap; text-overflow: clip; }
     """
 
-    def __init__(self, text: str = "", **kwargs: Any) -> None:
-        super().__init__(text, **kwargs)
-        self._parts: list[str] = [text] if text else []
+    def __init__(self, parts: list[str] | None = None, *, separator: str = " | ", **kwargs: Any) -> None:
+        super().__init__("", **kwargs)
+        self._parts = parts or []
+        self._separator = separator
 
     def show(self, parts: list[str]) -> None:
         self._parts = parts
@@ -227,9 +228,13 @@ class StatusLine(Static):
         width = max(1, self.content_size.width)
         out = ""
         for part in self._parts:
-            candidate = f"{out} | {part}" if out else part
+            candidate = f"{out}{self._separator}{part}" if out else part
             if len(candidate) <= width:
                 out = candidate
             elif not out:
                 out = fit_words(part, width)
         return out
+
+
+class StatusLine(FitLine):
+    """The status: printer, scanner, sync and backlog, the most urgent first."""
