@@ -29,7 +29,7 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found": "No parcel matches this tracking number and postal code. Check both and try again.",
         "history": "History",
         "delivery": "Delivery",
-        "received_by": "Received by",
+        "received_by": "Received by: ",
         "photo": "Photo taken at delivery",
         "approximate": "approximate time",
         "times_in": "Times in",
@@ -44,7 +44,7 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found": "Aucun colis ne correspond à ce numéro et à ce code postal. Vérifiez-les et réessayez.",
         "history": "Historique",
         "delivery": "Livraison",
-        "received_by": "Reçu par",
+        "received_by": "Reçu par : ",
         "photo": "Photo prise à la livraison",
         "approximate": "heure approximative",
         "times_in": "Heures en",
@@ -244,7 +244,7 @@ def tracking_page(
         d = found.delivery
         parts = [f"<h2>{escape(w['delivery'])}</h2>"]
         if d.received_by:
-            parts.append(f"<p>{escape(w['received_by'])}: {escape(d.received_by)}</p>")
+            parts.append(f"<p>{escape(w['received_by'])}{escape(d.received_by)}</p>")
         if photo is not None:
             media_type, data = photo
             encoded = base64.b64encode(data).decode()

@@ -282,6 +282,8 @@ class TrackingStore:
         """Read new manifests, events and deliveries; queue a message per status change
         per subscription. Returns the number of messages queued."""
         queued = 0
+        if not self._has_news():
+            return 0
         with self._write() as db:
             dirty = self._read_manifests(db) | self._read_events(db)
             dirty |= {r[0] for r in db.execute("SELECT tracking_id FROM track_dirty")}
@@ -327,16 +329,36 @@ class TrackingStore:
                 )
         return queued
 
+    def _has_news(self) -> bool:
+        """A read without the write lock: most rounds find nothing, and must not block a push."""
+        with self.lock:
+            db = self.conn
+            if db.execute("SELECT 1 FROM track_dirty LIMIT 1").fetchone():
+                return True
+            if not self._events_table_ready():
+                return False
+            row = db.execute("SELECT value FROM track_cursor WHERE name = 'events'").fetchone()
+            newest = db.execute("SELECT max(rowid) FROM events").fetchone()[0]
+            if newest is not None and newest > (row[0] if row else 0):
+                return True
+            seen = db.execute(
+                "SELECT count(*) FROM manifests m LEFT JOIN track_manifests_seen s USING (hub, day) "
+                "WHERE s.version IS NOT m.version"
+            ).fetchone()[0]
+            return bool(seen)
+
     def _read_manifests(self, db: sqlite3.Connection) -> set[str]:
         if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'manifests'").fetchone() is None:
             return set()
         seen = {(r[0], r[1]): r[2] for r in db.execute("SELECT hub, day, version FROM track_manifests_seen")}
         changed: set[str] = set()
-        for hub, day, version, body, updated_at in db.execute(
-            "SELECT hub, day, version, body, updated_at FROM manifests"
-        ).fetchall():
+        for hub, day, version in db.execute("SELECT hub, day, version FROM manifests").fetchall():
             if seen.get((hub, day)) == version:
                 continue
+            row = db.execute("SELECT body, updated_at FROM manifests WHERE hub = ? AND day = ?", (hub, day)).fetchone()
+            if row is None:
+                continue
+            body, updated_at = row
             try:
                 parcels = json.loads(body).get("parcels", [])
             except (ValueError, AttributeError):

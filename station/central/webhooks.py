@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class WebhookPolicy:
     base_s: float = 2.0
     cap_s: float = 3600.0
-    max_attempts: int = 12  # about a day of retries with the defaults
+    max_attempts: int = 36  # about a day: 11 doublings to the one-hour cap, then hourly
     timeout_s: float = 10.0
     poll_s: float = 1.0  # the cursor is read at least this often even without a nudge
     concurrency: int = 8
