@@ -18,7 +18,6 @@ import argparse
 import dataclasses
 import json
 import resource
-import secrets
 import socket
 import subprocess
 import sys
@@ -139,10 +138,11 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     station_dir, central_dir = work / "station", work / "central"
     station_dir.mkdir()
-    token = secrets.token_urlsafe(24)
+    from station.central.tokens import add_token
+
+    tokens = work / "tokens.toml"
+    token = add_token(tokens, station="S1", hub="Bench Hub")  # the hub the bench's events name
     (station_dir / "station-token").write_text(token)
-    tokens = work / "tokens"
-    tokens.write_text(f"S1 {token}\n")
     me = [sys.executable, __file__, "--dir", str(station_dir), "--events", str(args.events), "--batch", str(args.batch)]
 
     print(f"station offline: queueing {args.events} events ...", file=sys.stderr)

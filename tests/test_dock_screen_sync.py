@@ -37,14 +37,13 @@ async def test_a_scan_on_the_screen_reaches_the_central_server(tmp_path: Path) -
 
 async def test_the_screen_takes_the_days_manifest_from_the_central_server(tmp_path: Path) -> None:
     from station.demo_day import generate_day
-    from station.sync.pull import publish_manifest
 
     with running_central(tmp_path / "central", ["S1"]) as central:
         config = station_config(tmp_path / "station", central.url, central.tokens["S1"])
         station = Station.open(config)
         assert config.server is not None
         parcels = generate_day(config.hub, parcels=12, seed=4)
-        publish_manifest(config.server, config.hub.name, station.day(), parcels)
+        central.publish_manifest(config.hub.name, station.day(), parcels)
         queue = PrintQueue(station.store, {"p": (FilePrinter("p", tmp_path / "labels"), ("sort_label",))})
         app = StationApp(station, [], queue)
         async with app.run_test(size=(110, 34)) as pilot:

@@ -1,17 +1,24 @@
 """The protocol docs kept in step with the code: every route the reference server has is
 in docs/openapi.yaml (and nothing else is), every fault kind and event kind is documented,
-and the event's fields in both documents are those of the one definition (station.events)."""
+and the event's fields in both documents are those of the one definition (station.events);
+the server accepts every kind and outcome the station emits, the EPCIS mapping covers every
+kind, and a scan's outbox payload passes the server's check as it is."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from starlette.routing import Route
 
+from station import epcis
 from station.central.app import create_app
 from station.central.faults import KINDS
+from station.central.tokens import Tokens
+from station.central.validation import BOUNDS, check_event
 from station.events import EVENT_KINDS, REQUIRED_WIRE_FIELDS, WIRE_FIELDS
+from station.model import EventKind, Outcome
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -35,7 +42,7 @@ def openapi_paths() -> dict[str, set[str]]:
 
 
 def test_openapi_lists_exactly_the_server_routes(tmp_path: Path) -> None:
-    app = create_app(tmp_path, {}, enable_fault_admin=True)
+    app = create_app(tmp_path, Tokens(), enable_fault_admin=True)
     served: dict[str, set[str]] = {}
     for route in app.routes:
         assert isinstance(route, Route)
@@ -72,3 +79,39 @@ def test_the_documented_event_fields_are_the_wire_form() -> None:
     assert required is not None
     assert required.group(1).replace(" ", "").split(",") == list(REQUIRED_WIRE_FIELDS)
     assert re.findall(r"^        (\w+):", event, re.MULTILINE) == list(WIRE_FIELDS)
+
+
+def test_every_wire_field_is_bounded_and_every_outcome_documented() -> None:
+    assert tuple(BOUNDS) == WIRE_FIELDS
+    openapi = (DOCS / "openapi.yaml").read_text()
+    outcomes = re.search(r"outcome: \{type: string, enum: \[([^]]*)\]\}", openapi)
+    assert outcomes is not None
+    assert set(outcomes.group(1).replace(" ", "").split(",")) == {o.value for o in Outcome}
+    assert {"resolved", "returned"} <= EVENT_KINDS == {k.value for k in EventKind}
+
+
+def test_the_epcis_mapping_covers_every_kind() -> None:
+    page = (DOCS / "epcis.md").read_text()
+    for kind in EventKind:
+        assert f"`{kind.value}`" in page, kind
+        # A CBV step, or a company step named on purpose: never the fallback to the kind's name.
+        assert (
+            epcis.CBV_BIZSTEP.get(kind.value) or kind.value in epcis.COMPANY_BIZSTEP or kind.value in epcis.NOT_EXPORTED
+        ), kind
+
+
+def test_a_scan_writes_exactly_what_the_server_accepts(tmp_path: Path) -> None:
+    """The outbox payload the scan path writes is the wire event: same fields, accepted as is."""
+    import station.sync  # noqa: F401  (the outbox's migration)
+    from station.config import load_config
+    from station.core import Station
+
+    station = Station.open(load_config(None, tmp_path))
+    try:
+        station.scan("NOT-A-PARCEL")
+        payload = station.store.scalar("SELECT payload FROM outbox")
+    finally:
+        station.close()
+    event = json.loads(payload)
+    assert list(event) == list(WIRE_FIELDS)
+    assert check_event(event, event["station_id"], station.config.hub.name) is None

@@ -15,7 +15,7 @@ from station.central.testing import Central, running_central, station_config
 from station.core import Station
 from station.errors import SyncError
 from station.model import Parcel, Plan, Route
-from station.sync.pull import publish_manifest, pull_day
+from station.sync.pull import pull_day
 
 pytestmark = pytest.mark.slow  # two stations and a server per test
 
@@ -55,13 +55,13 @@ def test_manifest_is_pulled_once_per_version(tmp_path: Path, central: Central) -
     hub = s1.config.hub.name
     assert pull_day(s1, s1.config, day=DAY).manifest == "none"
     assert s1.config.server is not None
-    publish_manifest(s1.config.server, hub, DAY, parcels(5))
+    central.publish_manifest(hub, DAY, parcels(5))
     first = pull_day(s1, s1.config, day=DAY)
     assert first.manifest == "updated" and first.manifest_version == 1
     assert [p.tracking_id for p in s1.parcels()] == [f"TRK{i:04d}" for i in range(5)]
     assert s1.parcels()[0].codes == ("ORD0",) and s1.parcels()[0].window_start == time(9, 0)
     assert pull_day(s1, s1.config, day=DAY).manifest == "unchanged"  # 304
-    publish_manifest(s1.config.server, hub, DAY, parcels(3))
+    central.publish_manifest(hub, DAY, parcels(3))
     assert pull_day(s1, s1.config, day=DAY).manifest_version == 2
     assert len(s1.parcels()) == 3
 
@@ -69,7 +69,7 @@ def test_manifest_is_pulled_once_per_version(tmp_path: Path, central: Central) -
 def test_plan_published_by_one_station_is_pulled_by_the_other(tmp_path: Path, central: Central) -> None:
     s1, s2 = open_station(tmp_path, central, "S1"), open_station(tmp_path, central, "S2")
     assert s1.config.server is not None
-    publish_manifest(s1.config.server, s1.config.hub.name, DAY, parcels(4))
+    central.publish_manifest(s1.config.hub.name, DAY, parcels(4))
     pull_day(s1, s1.config, day=DAY)
     pull_day(s2, s2.config, day=DAY)
     plan = Plan(

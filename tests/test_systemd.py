@@ -111,6 +111,27 @@ def test_central_exec_start_is_what_the_cli_accepts() -> None:
     assert str(args.tokens) == "/run/credentials/x/station-tokens"
 
 
+def test_central_unit_serves_https_or_only_loopback() -> None:
+    """Bearer tokens never cross the network in clear: HTTPS, or loopback behind a TLS proxy."""
+    import ipaddress
+
+    from station.central.cli import add_arguments
+
+    service = unit("station-central.service")["Service"]
+    argv = shlex.split(service["ExecStart"].replace("%d", "/run/credentials/x"))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(argv[2:])
+    if args.certfile is None:
+        assert ipaddress.ip_address(args.host).is_loopback, args.host
+    else:
+        assert args.keyfile is not None
+        credentials = values("station-central.service", "Service", "LoadCredential")
+        for path in (args.certfile, args.keyfile):
+            assert str(path).startswith("/run/credentials/x/")  # from systemd, not readable in /etc
+            assert any(c.startswith(f"{path.name}:") for c in credentials), path
+
+
 UDEV_KEY = re.compile(r'\s*([A-Za-z_]+(?:\{[^}]+\})?)\s*(==|!=|\+=|-=|:=|=)\s*"([^"]*)"\s*(,|$)')
 UDEV_MATCH_KEYS = {"SUBSYSTEM", "KERNEL", "ENV", "ATTRS", "ATTR", "KERNELS", "SUBSYSTEMS", "DRIVERS"}
 UDEV_ASSIGN_KEYS = {"GROUP", "MODE", "SYMLINK", "IMPORT", "ENV", "TAG"}

@@ -1,6 +1,9 @@
 """The reference server's HTTP side: the station protocol as a Starlette app.
 
-Owns the answers of docs/sync-protocol.md: bearer auth per station, announced limits,
+Owns the answers of docs/sync-protocol.md: bearer auth and the roles of :mod:`.tokens` (a
+station pushes its own events and reads and plans its own hub; a company system writes
+manifests; anything else is 403), every body checked by :mod:`.validation` (422 with the
+reason, never 500) and limited while it streams (413), announced limits,
 the idempotent batch push (400 without a key, 422 for a key reused with another body,
 409 while the first request with that key is still being applied, a replay of the stored
 answer afterwards), versioned manifest and plan per hub and day (ETag / If-None-Match /
@@ -16,9 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,31 +34,52 @@ from starlette.types import Receive, Scope, Send
 
 from station.central.faults import Fault, FaultQueue
 from station.central.storage import CentralStore, Versioned
+from station.central.tokens import Role, StationRole, SystemRole, Tokens
+from station.central.validation import EVENT_KINDS, check_event, check_manifest, check_plan
 
-EVENT_KINDS = frozenset(
-    "arrived sorted repeat loaded misload exception cancelled departed reprinted command undone".split()
-)
+__all__ = ["EVENT_KINDS", "CentralApp", "ServerLimits", "create_app"]
 
 
 @dataclass(frozen=True)
 class ServerLimits:
     max_batch_events: int = 500
     max_body_bytes: int = 2_000_000
+    # A manifest of a big hub's day (10,000 parcels at ~300 bytes) fits with room to spare.
+    max_document_bytes: int = 20_000_000
 
 
-def read_tokens(path: Path) -> dict[str, str]:
-    """``station-id token`` per line (blank lines and # comments skipped) -> token: station."""
-    tokens: dict[str, str] = {}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split()
-        if len(parts) != 2:
-            raise ValueError(f"{path}:{number}: expected 'station-id token'")
-        station_id, token = parts
-        tokens[token] = station_id
-    return tokens
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, read chunk by chunk and abandoned as soon as it passes ``limit``.
+
+    A declared Content-Length over the limit is refused before reading anything; a chunked
+    body (no length) is counted as it arrives, so a 400 MB body costs at most ``limit``
+    bytes of memory, never its size.
+    """
+    declared = request.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON document, or ValueError (also for nesting deep enough to exhaust the stack)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("body is nested too deeply") from None
+    except UnicodeDecodeError:
+        raise ValueError("body is not UTF-8") from None
 
 
 class DroppedResponse(Response):
@@ -86,40 +108,18 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
 
 
-def _check_event(ev: Any, station_id: str) -> str | None:
-    """Why an event is not acceptable, or None."""
-    if not isinstance(ev, dict):
-        return "event is not an object"
-    try:
-        uuid.UUID(str(ev.get("event_id")))
-    except ValueError:
-        return "event_id is not a uuid"
-    seq = ev.get("seq")
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        return "seq is not a non-negative integer"
-    if ev.get("station_id") != station_id:
-        return f"station_id {ev.get('station_id')!r} is not the authenticated station"
-    if ev.get("kind") not in EVENT_KINDS:
-        return f"unknown kind {ev.get('kind')!r}"
-    if not isinstance(ev.get("clock_synced"), bool):
-        return "clock_synced is not a boolean"
-    try:
-        when = datetime.fromisoformat(str(ev.get("occurred_at")))
-    except ValueError:
-        return "occurred_at is not an ISO-8601 time"
-    if when.tzinfo is None:
-        return "occurred_at has no UTC offset"
-    return None
+def _forbidden(role: Role, what: str) -> JSONResponse:
+    return _error(403, f"{role.describe()} may not {what}")
 
 
-Handler = Callable[[Request, str, Fault | None], Awaitable[Response]]
+Handler = Callable[[Request, Role, Fault | None], Awaitable[Response]]
 
 
 class CentralApp:
     def __init__(
         self,
         store: CentralStore,
-        tokens: dict[str, str],
+        tokens: Tokens,
         limits: ServerLimits,
         faults: FaultQueue,
     ) -> None:
@@ -129,17 +129,12 @@ class CentralApp:
         self.faults = faults
         self.in_flight: set[tuple[str, str]] = set()
 
-    def station_for(self, request: Request) -> str | None:
+    def role_for(self, request: Request) -> Role | None:
         header = request.headers.get("Authorization", "")
         scheme, _, presented = header.partition(" ")
-        if scheme.lower() != "bearer" or not presented:
+        if scheme.lower() != "bearer" or not presented.strip():
             return None
-        found = None
-        for token, station_id in self.tokens.items():
-            # Compare every token in constant time: no timing hint of a near miss.
-            if hmac.compare_digest(token.encode(), presented.strip().encode()):
-                found = station_id
-        return found
+        return self.tokens.role_for(presented.strip())
 
     def guarded(self, route: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -148,10 +143,13 @@ class CentralApp:
                 early = await self._early_fault(fault, route)
                 if early is not None:
                     return early
-            station_id = self.station_for(request)
-            if station_id is None:
+            role = self.role_for(request)
+            if role is None:
                 return _error(401, "missing or unknown bearer token", headers={"WWW-Authenticate": "Bearer"})
-            response = await handler(request, station_id, fault)
+            try:
+                response = await handler(request, role, fault)
+            except BodyTooLarge:
+                return _error(413, "body larger than this server accepts (see GET /v1/limits)")
             if fault is not None and fault.kind == "lost_answer":
                 return DroppedResponse()
             return response
@@ -177,26 +175,31 @@ class CentralApp:
 
     # -- routes --------------------------------------------------------------------
 
-    async def limits_route(self, request: Request, station_id: str, fault: Fault | None) -> Response:
+    async def limits_route(self, request: Request, role: Role, fault: Fault | None) -> Response:
+        if isinstance(role, SystemRole):
+            who = {"system": role.name}
+        else:
+            who = {"station_id": role.station_id, "hub": role.hub}
         return JSONResponse(
             {
                 "protocol": 1,
-                "station_id": station_id,
+                **who,
                 "max_batch_events": self.limits.max_batch_events,
                 "max_body_bytes": self.limits.max_body_bytes,
+                "max_document_bytes": self.limits.max_document_bytes,
             }
         )
 
-    async def push_route(self, request: Request, station_id: str, fault: Fault | None) -> Response:
+    async def push_route(self, request: Request, role: Role, fault: Fault | None) -> Response:
+        if not isinstance(role, StationRole):
+            return _forbidden(role, "push scan events (only a station pushes its own)")
+        station_id = role.station_id
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             return _error(400, "Idempotency-Key header is required")
-        declared = request.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
-            return _error(413, f"body larger than {self.limits.max_body_bytes} bytes")
-        body = await request.body()
-        if len(body) > self.limits.max_body_bytes:
-            return _error(413, f"body larger than {self.limits.max_body_bytes} bytes")
+        if len(key) > 128:
+            return _error(400, "Idempotency-Key longer than 128 characters")
+        body = await read_body(request, self.limits.max_body_bytes)
         digest = hashlib.sha256(body).hexdigest()
         prior = self.store.replay(station_id, key)
         if prior is not None:
@@ -215,9 +218,9 @@ class CentralApp:
                 # Applied after the delay even if the client gave up: the retry meets 409, then the replay.
                 await asyncio.sleep(fault.delay_s)
             try:
-                data = json.loads(body)
-            except ValueError:
-                return _error(400, "body is not JSON")
+                data = parse_json(body)
+            except ValueError as exc:
+                return _error(400, f"body is not JSON: {exc}")
             if not isinstance(data, dict) or not isinstance(data.get("events"), list):
                 return _error(400, "body must be an object with an 'events' list")
             if data.get("station_id") != station_id:
@@ -226,11 +229,17 @@ class CentralApp:
             if len(events) > self.limits.max_batch_events:
                 return _error(413, f"more than {self.limits.max_batch_events} events in one batch")
             errors = []
+            seen: set[str] = set()
             for ev in events:
-                why = _check_event(ev, station_id)
+                why = check_event(ev, station_id, role.hub)
+                eid = ev.get("event_id") if isinstance(ev, dict) else None
+                eid = eid if isinstance(eid, str) and len(eid) <= 64 else None
+                if why is None and eid in seen:
+                    why = "event_id appears twice in the batch"
                 if why is not None:
-                    eid = ev.get("event_id") if isinstance(ev, dict) else None
-                    errors.append({"event_id": eid if isinstance(eid, str) else None, "reason": why})
+                    errors.append({"event_id": eid, "reason": why})
+                elif eid is not None:
+                    seen.add(eid)
             if errors:
                 # Nothing of the batch is applied: the client quarantines the named events, resends the rest.
                 return JSONResponse({"error": "invalid events", "errors": errors}, status_code=422)
@@ -239,9 +248,18 @@ class CentralApp:
         finally:
             self.in_flight.discard(marker)
 
+    def _readable(self, role: Role, hub: str, what: str) -> Response | None:
+        """A station reads only its own hub's documents; a company system reads any hub's."""
+        if isinstance(role, StationRole) and role.hub != hub:
+            return _forbidden(role, f"read the {what} of hub {hub}")
+        return None
+
     def _versioned_get(self, table: str) -> Handler:
-        async def get(request: Request, station_id: str, fault: Fault | None) -> Response:
+        async def get(request: Request, role: Role, fault: Fault | None) -> Response:
             hub, day = request.path_params["hub"], request.path_params["day"]
+            refused = self._readable(role, hub, table[:-1])
+            if refused is not None:
+                return refused
             doc = self.store.get_versioned(table, hub, day)
             if doc is None:
                 return _error(404, f"no {table[:-1]} for hub {hub} on {day}")
@@ -255,44 +273,78 @@ class CentralApp:
 
         return get
 
-    def _versioned_put(self, table: str) -> Handler:
-        async def put(request: Request, station_id: str, fault: Fault | None) -> Response:
-            hub, day = request.path_params["hub"], request.path_params["day"]
-            body = await request.body()
-            if len(body) > self.limits.max_body_bytes * 10:
-                return _error(413, "document too large")
-            try:
-                json.loads(body)
-            except ValueError:
-                return _error(400, "body is not JSON")
-            if_match = request.headers.get("If-Match")
-            if_version = None
-            if if_match and if_match.strip() != "*":
-                tags = _etags(if_match)
-                if_version = _version_of(tags[0]) if tags else -1
-            version = self.store.put_versioned(
-                table, hub, day, body.decode(), station_id=station_id, if_version=if_version
-            )
-            if version is None:
-                return _error(412, "the document changed since you read it; pull and retry")
-            etag = _etag(Versioned(version, ""))
-            return JSONResponse({"version": version}, headers={"ETag": etag, "X-Version": str(version)})
+    async def manifest_put(self, request: Request, role: Role, fault: Fault | None) -> Response:
+        """Only the company's systems write manifests: a station's token never replaces its hub's parcels."""
+        if not isinstance(role, SystemRole):
+            return _forbidden(role, "write a manifest (only the company's systems do)")
+        hub, day = request.path_params["hub"], request.path_params["day"]
+        doc, refused = await self._document(request, hub, day)
+        if refused is not None:
+            return refused
+        problems = check_manifest(doc, hub, day)
+        if problems:
+            message = f"manifest rejected: {len(problems)} problem(s), nothing stored"
+            return _error(422, message, problems=problems[:100])
+        return self._store_version("manifests", request, hub, day, doc, publisher=role.name)
 
-        return put
+    async def plan_put(self, request: Request, role: Role, fault: Fault | None) -> Response:
+        """A station publishes its own hub's plan, and only over the version it has seen (If-Match)."""
+        hub, day = request.path_params["hub"], request.path_params["day"]
+        if not isinstance(role, StationRole) or role.hub != hub:
+            return _forbidden(role, f"publish the plan of hub {hub}")
+        if_match = request.headers.get("If-Match", "").strip()
+        if not if_match or if_match == "*":
+            return _error(428, 'If-Match is required: the ETag of the plan you last pulled ("v0" for none)')
+        doc, refused = await self._document(request, hub, day)
+        if refused is not None:
+            return refused
+        problems = check_plan(doc)
+        if problems:
+            return _error(422, "plan rejected", problems=problems)
+        return self._store_version("plans", request, hub, day, doc, publisher=role.station_id)
 
-    async def epcis_event_route(self, request: Request, station_id: str, fault: Fault | None) -> Response:
+    async def _document(self, request: Request, hub: str, day: str) -> tuple[Any, Response | None]:
+        if len(hub) > 64 or not hub.isprintable() or len(day) != 10:
+            return None, _error(422, "the URL's hub or day is not valid")
         try:
-            event = json.loads(await request.body())
+            datetime.strptime(day, "%Y-%m-%d")
+        except ValueError:
+            return None, _error(422, f"day {day!r} is not YYYY-MM-DD")
+        body = await read_body(request, self.limits.max_document_bytes)
+        try:
+            return parse_json(body), None
+        except ValueError as exc:
+            return None, _error(400, f"body is not JSON: {exc}")
+
+    def _store_version(self, table: str, request: Request, hub: str, day: str, doc: Any, *, publisher: str) -> Response:
+        if_match = request.headers.get("If-Match")
+        if_version = None
+        if if_match and if_match.strip() != "*":
+            tags = _etags(if_match)
+            if_version = _version_of(tags[0]) if tags else -1
+        # Stored as re-serialised JSON: what a station pulls is exactly what was checked.
+        body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+        version = self.store.put_versioned(table, hub, day, body, station_id=publisher, if_version=if_version)
+        if version is None:
+            return _error(412, "the document changed since you read it; pull and retry")
+        etag = _etag(Versioned(version, ""))
+        return JSONResponse({"version": version}, headers={"ETag": etag, "X-Version": str(version)})
+
+    async def epcis_event_route(self, request: Request, role: Role, fault: Fault | None) -> Response:
+        if not isinstance(role, StationRole):
+            return _forbidden(role, "capture EPCIS events (only a station does)")
+        try:
+            event = parse_json(await read_body(request, self.limits.max_body_bytes))
         except ValueError:
             return _error(400, "body is not JSON")
         event_id = event.get("eventID") if isinstance(event, dict) else None
-        if not isinstance(event_id, str) or not event_id:
+        if not isinstance(event_id, str) or not event_id or len(event_id) > 200:
             return JSONResponse(
                 {"type": "epcisException:ValidationException", "title": "eventID is required", "status": 400},
                 status_code=400,
                 media_type="application/problem+json",
             )
-        if not self.store.add_epcis_event(station_id, event_id, json.dumps(event)):
+        if not self.store.add_epcis_event(role.station_id, event_id, json.dumps(event)):
             return JSONResponse(
                 {
                     "type": "epcisException:ResourceAlreadyExistsException",
@@ -337,7 +389,7 @@ def _version_of(etag: str) -> int:
 
 def create_app(
     data_dir: Path,
-    tokens: dict[str, str],
+    tokens: Tokens,
     *,
     limits: ServerLimits | None = None,
     enable_fault_admin: bool = False,
@@ -353,9 +405,9 @@ def create_app(
         Route("/v1/limits", central.guarded("limits", central.limits_route), methods=["GET"]),
         Route("/v1/events", central.guarded("push", central.push_route), methods=["POST"]),
         Route(f"{day}/manifest", central.guarded("manifest", central._versioned_get("manifests")), methods=["GET"]),
-        Route(f"{day}/manifest", central.guarded("manifest", central._versioned_put("manifests")), methods=["PUT"]),
+        Route(f"{day}/manifest", central.guarded("manifest", central.manifest_put), methods=["PUT"]),
         Route(f"{day}/plan", central.guarded("plan", central._versioned_get("plans")), methods=["GET"]),
-        Route(f"{day}/plan", central.guarded("plan", central._versioned_put("plans")), methods=["PUT"]),
+        Route(f"{day}/plan", central.guarded("plan", central.plan_put), methods=["PUT"]),
         Route("/epcis/events", central.guarded("epcis", central.epcis_event_route), methods=["POST"]),
     ]
     if enable_fault_admin:

@@ -8,6 +8,7 @@ no race between picking a port and listening on it).
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -17,7 +18,24 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
-from station.central.app import ServerLimits, create_app, read_tokens
+from station.central.app import ServerLimits, create_app
+from station.central.tokens import read_tokens
+from station.errors import StationError
+
+
+def check_tls_files(certfile: Path | None, keyfile: Path | None) -> None:
+    """Refuse half a TLS setup, or files that cannot be loaded, before binding the port."""
+    if certfile is None and keyfile is None:
+        return
+    if certfile is None or keyfile is None:
+        raise StationError("HTTPS needs both --certfile and --keyfile")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(str(certfile), str(keyfile))
+    except FileNotFoundError as exc:
+        raise StationError(f"cannot read {exc.filename}: no such file") from None
+    except (OSError, ssl.SSLError) as exc:
+        raise StationError(f"cannot load the certificate {certfile} with the key {keyfile}: {exc}") from None
 
 
 def serve(
@@ -29,10 +47,27 @@ def serve(
     enable_fault_admin: bool = False,
     limits: ServerLimits | None = None,
     log_level: str = "info",
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
 ) -> None:
-    app = create_app(Path(data_dir), read_tokens(tokens_file), limits=limits, enable_fault_admin=enable_fault_admin)
+    """Serve until stopped; HTTPS when a certificate and key are given.
+
+    The tokens file and the TLS files are checked first: a mistake in them is a
+    :class:`StationError` naming the file and line, and the port is never bound.
+    """
+    tokens = read_tokens(tokens_file)
+    check_tls_files(certfile, keyfile)
+    app = create_app(Path(data_dir), tokens, limits=limits, enable_fault_admin=enable_fault_admin)
     # One worker: the SQLite store is one connection guarded by a lock.
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=log_level == "debug",
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
+    )
 
 
 class ServerThread:

@@ -8,20 +8,27 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from station.central.app import ServerLimits, create_app
 from station.central.server import ServerThread
 from station.central.storage import CentralStore
+from station.central.tokens import Role, StationRole, SystemRole, Tokens, add_token, hash_token
 from station.config import Config, ServerConfig, load_config
+from station.model import Parcel
+
+# The hub of the example config (station/example-config.toml): a test station's hub.
+DEMO_HUB = "Lyon Gerland"
+SYSTEM = "tms"
 
 
-def write_tokens(path: Path, station_ids: list[str]) -> dict[str, str]:
-    """A tokens file for ``station central serve``; returns station id -> token."""
-    tokens = write_tokens_dict(station_ids)
-    path.write_text("".join(f"{sid} {tok}\n" for sid, tok in tokens.items()), encoding="utf-8")
+def write_tokens(path: Path, stations: dict[str, str], systems: Sequence[str] = ()) -> dict[str, str]:
+    """A tokens file for ``station central serve`` (station id -> hub, system names);
+    returns station id or system name -> its token."""
+    tokens = {sid: add_token(path, station=sid, hub=hub) for sid, hub in stations.items()}
+    tokens.update({name: add_token(path, system=name) for name in systems})
     return tokens
 
 
@@ -49,32 +56,73 @@ def station_config(
 class Central:
     thread: ServerThread
     store: CentralStore
-    tokens: dict[str, str]
+    tokens: dict[str, str]  # station id -> token
+    hubs: dict[str, str]  # station id -> hub
+    system_token: str  # the company system's (SYSTEM): it writes manifests
+    data_dir: Path
 
     @property
     def url(self) -> str:
         return self.thread.url
 
+    def system_server(self, ca_file: Path | None = None) -> ServerConfig:
+        """[server] settings carrying the company system's token (for publish_manifest)."""
+        token_file = self.data_dir / "system-token"
+        token_file.write_text(self.system_token, encoding="utf-8")
+        return ServerConfig(url=self.url, token_file=token_file, ca_file=ca_file)
+
+    def publish_manifest(self, hub: str, day: str, parcels: list[Parcel], ca_file: Path | None = None) -> int:
+        """Upload a day's manifest as the company's system does."""
+        from station.sync.pull import publish_manifest
+
+        return publish_manifest(self.system_server(ca_file), hub, day, parcels)
+
 
 @contextmanager
 def running_central(
     data_dir: Path,
-    station_ids: list[str] | None = None,
+    station_ids: list[str] | dict[str, str] | None = None,
     *,
     limits: ServerLimits | None = None,
     ssl_certfile: Path | None = None,
     ssl_keyfile: Path | None = None,
 ) -> Iterator[Central]:
-    tokens = write_tokens_dict(station_ids or ["S1"])
+    """A real server on loopback. Stations are given as ids (all of the demo hub) or as
+    station id -> hub; one company system (:data:`SYSTEM`) is always there."""
+    if isinstance(station_ids, dict):
+        hubs = dict(station_ids)
+    else:
+        hubs = dict.fromkeys(station_ids or ["S1"], DEMO_HUB)
+    tokens = {sid: secrets.token_urlsafe(24) for sid in hubs}
+    system_token = secrets.token_urlsafe(24)
     store = CentralStore.in_dir(data_dir)
-    app = create_app(data_dir, {tok: sid for sid, tok in tokens.items()}, limits=limits, store=store)
+    roles: dict[str, Role] = {hash_token(tokens[sid]): StationRole(sid, hub) for sid, hub in hubs.items()}
+    roles[hash_token(system_token)] = SystemRole(SYSTEM)
+    app = create_app(data_dir, Tokens(roles), limits=limits, store=store)
     thread = ServerThread(app, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile).start()
     try:
-        yield Central(thread, store, tokens)
+        yield Central(thread, store, tokens, hubs, system_token, data_dir)
     finally:
         thread.stop()
         store.close()
 
 
-def write_tokens_dict(station_ids: list[str]) -> dict[str, str]:
-    return {sid: secrets.token_urlsafe(24) for sid in station_ids}
+def make_test_certs(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1 signed by it (openssl CLI):
+    returns (ca.pem, server.pem, server.key). EC keys: made in milliseconds."""
+    import subprocess
+
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Hub Test CA")
+    openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (directory / "ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl(
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "ext",
+    )  # fmt: skip
+    return directory / "ca.pem", directory / "server.pem", directory / "server.key"

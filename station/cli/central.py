@@ -1,4 +1,4 @@
-"""The ``station central serve|stats`` commands, also run as ``python -m station.central``
+"""The ``station central serve|token|stats`` commands, also run as ``python -m station.central``
 (the bench and the crash test start the server that way).
 Starlette and uvicorn are imported only inside ``serve``: the station CLI starts fast.
 """
@@ -19,9 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--data-dir", type=Path, required=True, help="where central.db is kept")
-    serve.add_argument("--tokens", type=Path, required=True, help="file: one 'station-id token' pair a line")
+    serve.add_argument(
+        "--tokens", type=Path, required=True, help="TOML tokens file: [[stations]], [[systems]] (see: central token)"
+    )
+    serve.add_argument("--certfile", type=Path, help="serve HTTPS with this certificate (PEM, chain included)")
+    serve.add_argument("--keyfile", type=Path, help="the certificate's private key (PEM)")
     serve.add_argument("--max-batch-events", type=int, default=500)
     serve.add_argument("--max-body-bytes", type=int, default=2_000_000)
+    serve.add_argument("--max-document-bytes", type=int, default=20_000_000, help="largest manifest or plan")
     serve.add_argument(
         "--enable-fault-injection",
         action="store_true",
@@ -29,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=run_serve)
+    token = sub.add_parser("token", help="add a station or a company system to the tokens file; print its token once")
+    token.add_argument("--tokens", type=Path, required=True, help="the TOML tokens file (created when missing)")
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument("--station", help="station id (with --hub)")
+    who.add_argument("--system", help="a company system's name (writes manifests)")
+    token.add_argument("--hub", help="the station's hub, as in its config's [hub] name")
+    token.set_defaults(func=run_token)
     stats = sub.add_parser("stats", help="events held per station and duplicate requests answered")
     stats.add_argument("--data-dir", type=Path, required=True)
     stats.add_argument("--json", action="store_true", help="print JSON")
@@ -36,17 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from station.central.app import ServerLimits, read_tokens
+    from station.central.app import ServerLimits
     from station.central.server import serve
+    from station.central.tokens import read_tokens
 
-    # Read the tokens here first: a wrong file is the operator's mistake, told in one line.
-    try:
-        if not read_tokens(args.tokens):
-            raise ConfigError(f"--tokens {args.tokens}: no 'station-id token' line; no station could sync")
-    except OSError as exc:
-        raise ConfigError(f"--tokens {args.tokens}: cannot be read: {exc.strerror}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--tokens: {exc}") from None
+    # Read the tokens here first: a wrong file is the operator's mistake, told in one line
+    # (TokensError names the file, the line and the reason).
+    if not read_tokens(args.tokens).roles():
+        raise ConfigError(f"--tokens {args.tokens}: no [[stations]] or [[systems]] entry; nobody could connect")
 
     serve(
         args.host,
@@ -54,9 +63,24 @@ def run_serve(args: argparse.Namespace) -> int:
         args.data_dir,
         args.tokens,
         enable_fault_admin=args.enable_fault_injection,
-        limits=ServerLimits(args.max_batch_events, args.max_body_bytes),
+        limits=ServerLimits(args.max_batch_events, args.max_body_bytes, args.max_document_bytes),
         log_level=args.log_level,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
     )
+    return 0
+
+
+def run_token(args: argparse.Namespace) -> int:
+    from station.central.tokens import add_token
+
+    if args.system is not None and args.hub is not None:
+        raise ConfigError("--hub belongs to a station; a system reads every hub")
+    token = add_token(args.tokens, station=args.station, hub=args.hub, system=args.system)
+    who = f"station {args.station} of hub {args.hub}" if args.station else f"system {args.system}"
+    # The only time the token is shown: the file keeps its SHA-256 alone.
+    print(f"token for {who} (shown once; give it to them, it is not stored):")
+    print(token)
     return 0
 
 
@@ -79,7 +103,7 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def register(sub: Subparsers) -> None:
-    p = sub.add_parser("central", help="the reference central server (serve, stats)")
+    p = sub.add_parser("central", help="the reference central server (serve, token, stats)")
     add_arguments(p)
 
 
