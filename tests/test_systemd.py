@@ -115,7 +115,7 @@ def test_central_unit_serves_https_or_only_loopback() -> None:
     """Bearer tokens never cross the network in clear: HTTPS, or loopback behind a TLS proxy."""
     import ipaddress
 
-    from station.central.cli import add_arguments
+    from station.cli.central import add_arguments
 
     service = unit("station-central.service")["Service"]
     argv = shlex.split(service["ExecStart"].replace("%d", "/run/credentials/x"))

@@ -136,6 +136,13 @@ class CentralApp:
             return None
         return self.tokens.role_for(presented.strip())
 
+    def who(self, request: Request) -> tuple[str, str] | None:
+        """("station", id) or ("system", name) for the request's token: what tracking's routes ask."""
+        role = self.role_for(request)
+        if role is None:
+            return None
+        return ("system", role.name) if isinstance(role, SystemRole) else ("station", role.station_id)
+
     def guarded(self, route: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             fault = self.faults.take(route)
