@@ -154,6 +154,9 @@ def serving(tmp_path: Path, tokens: Path, *extra: str) -> Iterator[tuple[subproc
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def test_serve_stops_on_a_malformed_tokens_file_with_line_and_reason(tmp_path: Path) -> None:
