@@ -34,7 +34,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("NOLABEL", "a parcel has no label (scan after the parcel's other code, or alone)", "missing label"),
     Command("UNDO", "undo the last scan of this scanner"),
     Command("REPRINT", "print the sort label of the parcel just scanned again"),
-    Command("CLOSE", "close the van this scanner loads: its loaded parcels depart"),
+    Command("CLOSE", "close the van this scanner loads: its loaded parcels depart (scan twice within 10 s)"),
+    Command("REOPEN", "reopen the van this scanner loads, closed by mistake"),
     Command("SORT", "this scanner sorts again (after loading a van)"),
 )
 BY_NAME = {c.name: c for c in COMMANDS}

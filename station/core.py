@@ -22,7 +22,7 @@ from station.barcodes import Framing, Identity, StationCode
 from station.clock import Clock
 from station.config import Config
 from station.errors import StationError
-from station.ledger import IS_SORTED, NOT_UNDONE, ON_A_VAN, Ledger
+from station.ledger import COUNTS, IS_SORTED, ON_A_VAN, TODAY, Ledger
 from station.loading import decide_load
 from station.manifest import read_manifest
 from station.model import SORT, Decision, EventKind, Outcome, Parcel, Plan, Role, Route
@@ -103,15 +103,21 @@ class Station:
     # ---- the scan path -------------------------------------------------------------
 
     def scan(
-        self, data: bytes | str, *, device: str = "manual", role: str | Role = SORT, framing: Framing | None = None
+        self,
+        data: bytes | str,
+        *,
+        device: str = "manual",
+        role: str | Role | None = None,
+        framing: Framing | None = None,
     ) -> Decision:
         """Decide what one scan means and commit its event before returning.
 
-        ``role`` is how the scanning device works: ``"sort"`` or ``"load:<van id>"`` (or a :class:`Role`).
+        ``role`` is how the scanning device works: ``"sort"`` or ``"load:<van id>"`` (or a :class:`Role`);
+        None: the role the device was bound to today by a scanned van code or SORT, else sort.
         Never raises for bad input: garbage comes back as an INVALID decision with a reason.
         Raises :class:`StationError` for a role naming a van the station does not have.
         """
-        role = self._role(role)
+        role = self.ledger.bound_roles().get(device, SORT) if role is None else self._role(role)
         load_van = None if role.van_id is None else self.config.van(role.van_id)
         if role.van_id is not None and load_van is None:
             raise StationError(f'scanner role "{role}": expected "sort" or "load:VAN" with one of today\'s vans')
@@ -131,12 +137,16 @@ class Station:
                 )
             detail = None
             if verdict.outcome is Outcome.LOADED and load_van is not None:
-                detail = {"next_stop": ledger.next_stop(db, load_van.id)}
+                detail = {"next_stop": ledger.next_stop(db, load_van.id, loading=verdict.tracking_id)}
             decision = ledger.record(db, verdict, code=code, device=device, role=str(role), detail=detail)
             if verdict.print_label and facts is not None:
                 ledger.queue_sort_label(db, facts, event_id=decision.event_id)
             ledger.remember(db, device, facts.tracking_id if facts else None, decision.event_id)
         return decision
+
+    def device_roles(self) -> dict[str, Role]:
+        """Each device's role bound today by a scanned van code or SORT (kept across restarts)."""
+        return self.ledger.bound_roles()
 
     @staticmethod
     def _role(role: str | Role) -> Role:
@@ -382,7 +392,8 @@ class Station:
             r["tracking_id"]
             for r in q(
                 "SELECT tracking_id FROM parcels p WHERE cancelled = 0 AND NOT EXISTS "
-                "(SELECT 1 FROM events e WHERE e.tracking_id = p.tracking_id) ORDER BY tracking_id LIMIT ?",
+                f"(SELECT 1 FROM events e WHERE e.tracking_id = p.tracking_id AND e.day = {TODAY}) "
+                "ORDER BY tracking_id LIMIT ?",
                 (list_limit,),
             )
         ]
@@ -393,7 +404,7 @@ class Station:
             unplanned=int(self.store.scalar("SELECT count(*) FROM plan_unplanned")),
             sorted=int(self.store.scalar(f"SELECT count(DISTINCT tracking_id) FROM events WHERE {IS_SORTED}")),
             exceptions=int(
-                self.store.scalar(f"SELECT count(*) FROM events WHERE kind = '{EventKind.EXCEPTION}' AND {NOT_UNDONE}")
+                self.store.scalar(f"SELECT count(*) FROM events WHERE kind = '{EventKind.EXCEPTION}' AND {COUNTS}")
             ),
             lanes=sorted(lanes.values(), key=lambda lane: lane.lane),
             not_scanned=not_scanned,

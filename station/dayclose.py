@@ -21,15 +21,13 @@ from typing import Any
 from station import labels
 from station.core import Station
 from station.dock import manifest_changes, open_exceptions
+from station.ledger import COUNTS
 
-_SCANNED = "EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id AND e.undone_by IS NULL)"
+_SCANNED = f"EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id AND e.{COUNTS})"
 
 
 def _has(kind: str) -> str:
-    return (
-        f"EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id AND e.kind = '{kind}' "
-        "AND e.undone_by IS NULL)"
-    )
+    return f"EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id AND e.kind = '{kind}' AND e.{COUNTS})"
 
 
 @dataclass
@@ -129,14 +127,15 @@ def day_close(station: Station, *, list_limit: int = 5000) -> DayClose:
             (van.id,),
         )
         loaded = station.store.scalar(
-            "SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'loaded' AND van_id = ? AND undone_by IS NULL",
+            f"SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'loaded' AND van_id = ? AND {COUNTS}",
             (van.id,),
         )
         misloads = station.store.scalar(
-            "SELECT count(*) FROM events WHERE kind = 'misload' AND van_id = ? AND undone_by IS NULL", (van.id,)
+            f"SELECT count(*) FROM events WHERE kind = 'misload' AND van_id = ? AND {COUNTS}", (van.id,)
         )
         departed = station.store.scalar(
-            "SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'departed' AND van_id = ?", (van.id,)
+            f"SELECT count(DISTINCT tracking_id) FROM events WHERE kind = 'departed' AND van_id = ? AND {COUNTS}",
+            (van.id,),
         )
         vans.append(
             VanFigures(
@@ -158,12 +157,11 @@ def day_close(station: Station, *, list_limit: int = 5000) -> DayClose:
                    ORDER BY pp.lane, pp.stop, pp.tracking_id"""):
         stops.setdefault(r["lane"], []).append(StopLine(r["stop"], r["tracking_id"], r["address"], bool(r["loaded"])))
     not_in_manifest = [
-        r["code"]
-        for r in q("SELECT DISTINCT code FROM events WHERE outcome = 'unknown' AND undone_by IS NULL ORDER BY code")
+        r["code"] for r in q(f"SELECT DISTINCT code FROM events WHERE outcome = 'unknown' AND {COUNTS} ORDER BY code")
     ]
-    cancelled = q("""SELECT DISTINCT e.tracking_id, e.lane, e.van_id AS van FROM events e
+    cancelled = q(f"""SELECT DISTINCT e.tracking_id, e.lane, e.van_id AS van FROM events e
                      JOIN parcels p ON p.tracking_id = e.tracking_id
-                     WHERE p.cancelled = 1 AND e.kind IN ('sorted', 'loaded') AND e.undone_by IS NULL""")
+                     WHERE p.cancelled = 1 AND e.kind IN ('sorted', 'loaded') AND e.{COUNTS}""")
     return DayClose(
         day=base.day,
         manifest=base.manifest,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import sqlite_utils
@@ -17,7 +18,7 @@ import sqlite_utils
 from station import command_codes, labels, printing
 from station.barcodes import StationCode
 from station.errors import StationError
-from station.ledger import IS_LOADED, NOT_UNDONE, Ledger
+from station.ledger import COUNTS, IS_LOADED, Ledger
 from station.model import SORT, Decision, EventKind, Outcome, Role, Van
 from station.sorting import Verdict
 
@@ -70,6 +71,7 @@ def apply_station_code(
         van = config.van(identity.value) if identity.kind == "van" else config.van_at_lane(int(identity.value))
         if van is None:
             return scan.command(f"no van {identity.value} today: nothing changed", ok=False)
+        ledger.bind(db, device, Role.load(van.id))
         return scan.command(
             f"this scanner now loads van {van.id} at lane {van.lane}",
             lane=van.lane,
@@ -82,6 +84,7 @@ def apply_station_code(
     last_parcel, last_event = ledger.last_scan(db, device)
 
     if command.name == "SORT":
+        ledger.bind(db, device, SORT)
         return scan.command("this scanner sorts again", detail={"role": str(SORT)})
     if command.exception_reason is not None:
         if last_parcel is None and command.name != "NOLABEL":
@@ -100,15 +103,83 @@ def apply_station_code(
         return _undo(scan, last_event)
     if command.name == "REPRINT":
         return _reprint(scan, last_parcel)
-    if command.name == "CLOSE":
+    if command.name in ("CLOSE", "REOPEN"):
         van = None if role.van_id is None else config.van(role.van_id)
         if van is None:
-            return scan.command("scan the van's code first: CLOSE closes the van this scanner loads", ok=False)
+            verb = command.name.lower()
+            return scan.command(f"scan the van's code first: {verb} is for the van this scanner loads", ok=False)
+        if command.name == "REOPEN":
+            return _reopen_van(scan, van)
+        if not ledger.van_closed(db, van.id) and not _close_confirmed(scan, van):
+            not_loaded = ledger.still_to_load(db, van.id)
+            return scan.command(
+                f"{not_loaded} parcels of {van.id} not loaded: scan CLOSE again to close anyway"
+                if not_loaded
+                else f"every parcel of {van.id} is loaded: scan CLOSE again to close it",
+                lane=van.lane,
+                van=van.id,
+                detail={"close_pending": van.id, "not_loaded": not_loaded},
+            )
         return _close_van(scan, van)
     raise AssertionError(f"command {command.name} has no action")  # the catalogue and this function disagree
 
 
+# One stray CLOSE must not send a van away: the second one, within this, closes it.
+CLOSE_CONFIRM_S = 10.0
+
+
+def _close_confirmed(scan: _Scan, van: Van) -> bool:
+    """Was this device's previous scan a first CLOSE of ``van``, less than CLOSE_CONFIRM_S ago?"""
+    row = scan.db.conn.execute(
+        f"SELECT occurred_at, detail FROM events WHERE device = ? AND {COUNTS} ORDER BY seq DESC LIMIT 1",
+        [scan.device],
+    ).fetchone()
+    if row is None or not row[1] or json.loads(row[1]).get("close_pending") != van.id:
+        return False
+    return (scan.ledger.clock.now() - datetime.fromisoformat(row[0])).total_seconds() <= CLOSE_CONFIRM_S
+
+
+def _reopen_van(scan: _Scan, van: Van) -> Decision:
+    """Open a closed van again: its close and its parcels' departures no longer count."""
+    db = scan.db
+    row = db.conn.execute("SELECT closed_event_id FROM van_state WHERE van_id = ?", [van.id]).fetchone()
+    if row is None:
+        return scan.command(f"van {van.id} is open: nothing to reopen", ok=False, lane=van.lane, van=van.id)
+    departed = [
+        r[0]
+        for r in db.conn.execute(
+            f"SELECT event_id FROM events WHERE kind = '{EventKind.DEPARTED}' AND van_id = ? AND {COUNTS}", [van.id]
+        )
+    ]
+    decision = scan.command(
+        f"van {van.id} reopened: {len(departed)} parcels back at lane {van.lane}",
+        lane=van.lane,
+        van=van.id,
+        detail={"reopened": van.id},
+    )
+    for event_id in [row[0], *departed]:
+        if event_id:
+            scan.ledger.mark_undone(db, event_id, by=decision.event_id)
+    db.conn.execute("DELETE FROM van_state WHERE van_id = ?", [van.id])
+    scan.ledger.remember(db, scan.device, None, None)
+    return decision
+
+
+def reopen_van(station: DockStation, van_id: str, *, device: str = "lead") -> Decision:
+    ledger = station.ledger
+    van = ledger.config.van(van_id)
+    if van is None:
+        raise StationError(f"no van {van_id!r} among today's vans")
+    with ledger.store.write() as db:
+        return _reopen_van(_Scan(ledger, db, f"reopen:{van.id}", device, Role.load(van.id)), van)
+
+
 def _undo(scan: _Scan, last_event: str | None) -> Decision:
+    if last_event is not None:
+        closed = scan.db.conn.execute("SELECT van_id FROM van_state WHERE closed_event_id = ?", [last_event]).fetchone()
+        van = None if closed is None else scan.ledger.config.van(closed[0])
+        if van is not None:  # UNDO right after a close reopens the van
+            return _reopen_van(scan, van)
     row = (
         None
         if last_event is None
@@ -184,6 +255,7 @@ def _close_van(scan: _Scan, van: Van) -> Decision:
         [van.id, ledger.clock.now().isoformat(), decision.event_id],
     )
     printing.enqueue(db, printing.LOAD_LIST, load_list_zpl(ledger, db, van), event_id=decision.event_id)
+    ledger.remember(db, scan.device, None, decision.event_id)  # UNDO next reopens it
     return decision
 
 
@@ -225,9 +297,9 @@ def open_exceptions(station: DockStation) -> list[OpenException]:
     rows = station.ledger.store.query(
         f"""SELECT e.tracking_id, e.reason, e.occurred_at, e.event_id, pp.van_id FROM events e
            LEFT JOIN plan_parcels pp ON pp.tracking_id = e.tracking_id
-           WHERE e.kind = 'exception' AND e.tracking_id IS NOT NULL AND e.{NOT_UNDONE}
+           WHERE e.kind = 'exception' AND e.tracking_id IS NOT NULL AND e.{COUNTS}
              AND e.seq = (SELECT max(x.seq) FROM events x WHERE x.tracking_id = e.tracking_id
-                          AND x.{NOT_UNDONE}
+                          AND x.{COUNTS}
                           AND x.kind IN ('sorted', 'loaded', 'exception', 'resolved', 'returned', 'departed'))
            ORDER BY e.seq"""
     )
@@ -266,6 +338,10 @@ def resolve_exception(
             if van is None:
                 named = f"got {van_id!r}" if van_id else "none was given"
                 raise StationError(f"reassign needs one of today's vans, {named}")
+            if ledger.van_closed(db, van.id):
+                raise StationError(
+                    f"van {van.id} is closed and gone: reopen it first (station reopen-van {van.id}) or choose another"
+                )
             (last_stop,) = db.conn.execute(
                 "SELECT COALESCE(max(stop), 0) FROM plan_parcels WHERE van_id = ?", [van.id]
             ).fetchone()

@@ -12,6 +12,7 @@ sorted", "on a van", "still to load"). Everything here runs inside the caller's
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
@@ -22,24 +23,29 @@ from station.clock import Clock
 from station.config import Config
 from station.events import ROW_COLUMNS, ScanEvent
 from station.loading import VanFacts
-from station.model import Decision, EventKind, Van
+from station.model import Decision, EventKind, Role, Van
 from station.sorting import ParcelFacts, Verdict
 from station.store import Store
 
 # ---- the predicates every count shares (SQL over the events table) ------------------------
 
-# An undone event stays (nothing is deleted) but no longer counts.
-NOT_UNDONE = "undone_by IS NULL"
-IS_SORTED = f"kind = '{EventKind.SORTED}' AND {NOT_UNDONE}"
-IS_LOADED = f"kind = '{EventKind.LOADED}' AND {NOT_UNDONE}"
+# The sorting day the station works on (station.days): an event counts on its own day only,
+# so a new day starts clean while yesterday's events stay, with their day, for the record.
+TODAY = "(SELECT value FROM meta WHERE key = 'day')"
+# An event that counts: of today, and not undone (an undone event stays but no longer counts).
+# Written ``e.{COUNTS}``: the alias qualifies undone_by; ``day`` resolves to the same events
+# table, the only one in these queries with a day column.
+COUNTS = f"undone_by IS NULL AND day = {TODAY}"
+IS_SORTED = f"kind = '{EventKind.SORTED}' AND {COUNTS}"
+IS_LOADED = f"kind = '{EventKind.LOADED}' AND {COUNTS}"
 # Sorted or loaded: the parcel is committed to its van (a new plan keeps it there).
-ON_A_VAN = f"kind IN ('{EventKind.SORTED}', '{EventKind.LOADED}') AND {NOT_UNDONE}"
+ON_A_VAN = f"kind IN ('{EventKind.SORTED}', '{EventKind.LOADED}') AND {COUNTS}"
 # A van's planned parcels (not cancelled, not returned) that have not been loaded yet;
 # one parameter, the van id. Prefix with the SELECT list: count(*), max(pp.stop)...
 STILL_TO_LOAD = f"""FROM plan_parcels pp JOIN parcels p ON p.tracking_id = pp.tracking_id
     WHERE pp.van_id = ? AND p.cancelled = 0
       AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tracking_id = pp.tracking_id
-                      AND e.kind IN ('{EventKind.LOADED}', '{EventKind.RETURNED}') AND e.{NOT_UNDONE})"""
+                      AND e.kind IN ('{EventKind.LOADED}', '{EventKind.RETURNED}') AND e.{COUNTS})"""
 
 _INSERT_EVENT = f"INSERT INTO events ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join(':' + c for c in ROW_COLUMNS)})"
 _INSERT_OUTBOX = "INSERT INTO outbox (event_id, seq, payload, enqueued_at) VALUES (?, ?, ?, ?)"
@@ -100,9 +106,11 @@ class Ledger:
         (count,) = db.conn.execute(f"SELECT count(*) {STILL_TO_LOAD}", [van_id]).fetchone()
         return int(count)
 
-    def next_stop(self, db: sqlite_utils.Database, van_id: str) -> int | None:
-        """The highest stop still to load: the last stop goes in first."""
-        row = db.conn.execute(f"SELECT max(pp.stop) {STILL_TO_LOAD}", [van_id]).fetchone()
+    def next_stop(self, db: sqlite_utils.Database, van_id: str, *, loading: str | None = None) -> int | None:
+        """The highest stop still to load once ``loading`` (the parcel being loaded) is in."""
+        row = db.conn.execute(
+            f"SELECT max(pp.stop) {STILL_TO_LOAD} AND pp.tracking_id IS NOT ?", [van_id, loading]
+        ).fetchone()
         return None if row[0] is None else int(row[0])
 
     def day(self, db: sqlite_utils.Database | None = None) -> str:
@@ -113,10 +121,35 @@ class Ledger:
     # ---- the device's last parcel ------------------------------------------------------
 
     def last_scan(self, db: sqlite_utils.Database, device: str) -> tuple[str | None, str | None]:
-        """``(tracking id, event id)`` of the device's last parcel scan, if any."""
-        row = db.conn.execute("SELECT last_tracking_id, last_event_id FROM devices WHERE device = ?", [device])
-        last = row.fetchone()
-        return (last[0], last[1]) if last else (None, None)
+        """``(tracking id, event id)`` of the device's last parcel scan, if any.
+
+        Only within ``[station] command_window_s``: a DAMAGED scanned ten minutes after the
+        last parcel is about some other parcel, and must say "scan the parcel first".
+        """
+        row = db.conn.execute(
+            "SELECT last_tracking_id, last_event_id, updated_at FROM devices WHERE device = ?", [device]
+        ).fetchone()
+        if row is None or row[2] is None:
+            return (None, None)
+        age = (self.clock.now() - datetime.fromisoformat(row[2])).total_seconds()
+        if age > self.config.rules.command_window_s:
+            return (None, None)
+        return (row[0], row[1])
+
+    # ---- a handheld's van binding ------------------------------------------------------
+
+    def bind(self, db: sqlite_utils.Database, device: str, role: Role) -> None:
+        """Keep ``device``'s role ($ST:VAN:V03, SORT) across restarts, until the day changes."""
+        db.conn.execute(
+            "INSERT INTO device_roles (device, role, day, bound_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(device) DO UPDATE SET role = excluded.role, day = excluded.day, bound_at = excluded.bound_at",
+            (device, str(role), self.day(db), self.clock.now().isoformat()),
+        )
+
+    def bound_roles(self, db: sqlite_utils.Database | None = None) -> dict[str, Role]:
+        """Every device's role bound today by a scanned van code or SORT."""
+        rows = (db or self.store.db).execute(f"SELECT device, role FROM device_roles WHERE day = {TODAY}").fetchall()
+        return {device: Role.parse(role) for device, role in rows}
 
     def remember(self, db: sqlite_utils.Database, device: str, tracking_id: str | None, event_id: str | None) -> None:
         """The device's last parcel: a command barcode scanned next applies to it."""

@@ -102,11 +102,13 @@ def test_a_scripted_day(dock_day: tuple[Station, list[Parcel], Path], config: Co
             assert d.remaining == expected_left
     assert station.scan(to_load[0], device="bay", role=f"load:{plan[to_load[0]]}").outcome is Outcome.REPEAT
 
-    # Close every van from its bay scanner.
+    # Close every van from its bay scanner: the first CLOSE says what is not loaded, the second closes.
     for van in vans_used:
         assert station.scan(station_code("van", van), device=f"bay-{van}").outcome is Outcome.COMMAND
         d = station.scan(cmd("CLOSE"), device=f"bay-{van}", role=f"load:{van}")
-        assert d.outcome is Outcome.COMMAND and d.detail["ok"] is True
+        assert d.detail["close_pending"] == van and "scan CLOSE again" in (d.reason or "")
+        d = station.scan(cmd("CLOSE"), device=f"bay-{van}", role=f"load:{van}")
+        assert d.outcome is Outcome.COMMAND and d.detail["ok"] is True and "closed" in (d.reason or "")
 
     report = day_close(station)
     by_van = {v.van: v for v in report.vans}
@@ -190,7 +192,9 @@ def test_scan_json_covers_every_mode(
     assert out["outcome"] == "loaded" and out["van"] == right and out["remaining"] >= 0
     out = scan(station_code("van", wrong))
     assert out["outcome"] == "command" and wrong in out["reason"]
-    assert scan(parcels[8].tracking_id)["outcome"] == "sorted"
+    # The CLI's device is now bound to that van, as a handheld would be: its next scan loads there.
+    assert scan(parcels[8].tracking_id)["outcome"] == "misload"
+    assert scan("--role", "sort", parcels[8].tracking_id)["outcome"] == "sorted"
     out = scan(cmd("REFUSED"))
     assert out["outcome"] == "exception" and out["reason"] == "refused"
     assert out["tracking_id"] == parcels[8].tracking_id

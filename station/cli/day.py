@@ -146,7 +146,11 @@ def register(sub: Subparsers) -> None:
     p = add_command(sub, "scan", cmd_scan, "one scan through exactly the path a scanner takes")
     p.add_argument("code")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--role", default="sort", help='"sort" (default) or "load:VAN" as a bay scanner bound to VAN')
+    p.add_argument(
+        "--role",
+        default=None,
+        help='"sort" or "load:VAN" (default: what the device was bound to today by a scanned van code, else sort)',
+    )
     p.add_argument("--device", default="cli", help="device name recorded with the event")
     p = add_command(sub, "report", cmd_report, "the day so far: per van and lane, planned, sorted, loaded, missing")
     p.add_argument("--json", action="store_true")

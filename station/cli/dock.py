@@ -1,4 +1,4 @@
-"""CLI commands of the dock day: command sheets, closing vans, the lead's exceptions.
+"""CLI commands of the dock day: command sheets, closing and reopening vans, the lead's exceptions.
 
 Registered into ``station`` by :mod:`station.cli.main`; each handler is a thin call into
 ``station.command_codes`` / ``station.dock``.
@@ -46,6 +46,18 @@ def cmd_close_van(args: argparse.Namespace) -> int:
     return 0 if decision.detail.get("ok", True) else 1
 
 
+def cmd_reopen_van(args: argparse.Namespace) -> int:
+    from station.dock import reopen_van
+
+    station = open_station(args)
+    try:
+        decision = reopen_van(station, args.van)
+    finally:
+        station.close()
+    print(json.dumps(decision.to_json()) if args.json else decision.reason)
+    return 0 if decision.detail.get("ok", True) else 1
+
+
 def cmd_exceptions(args: argparse.Namespace) -> int:
     from station.dock import open_exceptions, resolve_exception
 
@@ -82,6 +94,12 @@ def register(sub: Subparsers) -> None:
     p.add_argument("van")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_close_van)
+
+    p = sub.add_parser("reopen-van", help="reopen a van closed by mistake: its parcels are back at the bay")
+    add_common(p)
+    p.add_argument("van")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reopen_van)
 
     p = sub.add_parser("exceptions", help="parcels in exception, and the lead's way through them")
     add_common(p)
