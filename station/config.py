@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from station.errors import ConfigError
-from station.model import Hub, Van
+from station.model import Hub, Role, Van
 from station.ui.i18n import LANGUAGES
 
 DATA_DIR_ENV = "STATION_DATA_DIR"
@@ -364,11 +364,12 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
             reject_unknown(table, _device_keys(kind, table["kind"], where), where)
             devices[kind].append(dict(table))
     for i, spec in enumerate(devices["scanners"]):
-        role = spec.get("role", "sort")
-        if role != "sort" and not (isinstance(role, str) and role.startswith("load:") and role[5:]):
-            raise ConfigError(f'config key scanners[{i}].role: expected "sort" or "load:VAN", got {role!r}')
-        if role != "sort" and role[5:] not in seen_ids:
-            raise ConfigError(f"config key scanners[{i}].role: van {role[5:]!r} is not among [[vans]]")
+        try:
+            role = Role.parse(spec.get("role", "sort"))
+        except ValueError as exc:
+            raise ConfigError(f"config key scanners[{i}].role: {exc}") from None
+        if role.van_id is not None and role.van_id not in seen_ids:
+            raise ConfigError(f"config key scanners[{i}].role: van {role.van_id!r} is not among [[vans]]")
 
     store = StoreConfig()
     store_r = r.sub("store", STORE_KEYS)

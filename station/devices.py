@@ -18,6 +18,7 @@ from drivers.scanners import Scanner
 from station.barcodes import FRAMING_KEYS, Framing, framing_from_config
 from station.config import Config
 from station.errors import ConfigError
+from station.model import Role
 from station.printing import JOBS, PrintQueue
 from station.store import Store
 
@@ -60,16 +61,19 @@ def build_scanners(
                 scanner = make_scanner(driver_spec)
         except ValueError as exc:
             raise ConfigError(f"config scanners[{i}]: {exc}") from None
-        role = str(spec.get("role", "sort"))
-        if role.startswith("load:") and config.van(role[5:]) is None:
-            raise ConfigError(f"config key scanners[{i}].role: van {role[5:]!r} is not among [[vans]]")
+        try:
+            role = Role.parse(spec.get("role", "sort"))
+        except ValueError as exc:
+            raise ConfigError(f"config key scanners[{i}].role: {exc}") from None
+        if role.van_id is not None and config.van(role.van_id) is None:
+            raise ConfigError(f"config key scanners[{i}].role: van {role.van_id!r} is not among [[vans]]")
         framing = None
         if any(k in spec for k in FRAMING_KEYS):
             try:
                 framing = framing_from_config(spec)
             except ValueError as exc:
                 raise ConfigError(f"config scanners[{i}]: {exc}") from None
-        slots.append(ScannerSlot(scanner, role, framing))
+        slots.append(ScannerSlot(scanner, str(role), framing))
     return slots
 
 

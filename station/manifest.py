@@ -38,7 +38,7 @@ def read_manifest(path: Path | str) -> list[Parcel]:
     except UnicodeDecodeError:
         raise ManifestError(f"manifest {path} is not UTF-8 text") from None
     except OSError as exc:
-        raise ManifestError(f"manifest {path} cannot be read: {exc.strerror}") from None
+        raise ManifestError(f"manifest {path} cannot be read: {exc.strerror or exc}") from None
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
         return parse_json(text, name=str(path))
     return parse_csv(text, name=str(path))
@@ -74,6 +74,15 @@ def parse_json(text: str, *, name: str = "manifest") -> list[Parcel]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ManifestError(f"{name} rejected", [(exc.lineno, f"not valid JSON: {exc.msg}")]) from None
+    return parse_document(doc, name=name)
+
+
+def parse_document(doc: Any, *, name: str = "manifest") -> list[Parcel]:
+    """Check a decoded JSON manifest (a file's, or the central server's on a pull).
+
+    ``doc`` is a list of parcel objects or ``{"parcels": [...]}``; anything else, and any bad
+    parcel, raises :class:`ManifestError` naming every problem.
+    """
     items = doc.get("parcels") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
         raise ManifestError(f"{name} rejected", [(0, 'expected a list of parcels or {"parcels": [...]}')])
@@ -84,8 +93,24 @@ def parse_json(text: str, *, name: str = "manifest") -> list[Parcel]:
 
 
 def parse_records(records: Iterable[Mapping[str, Any]], *, name: str = "manifest") -> list[Parcel]:
-    """Check parcels given as mappings (JSON from the central server)."""
+    """Check parcels given as mappings (a manifest's ``parcels``, e.g. on the central server)."""
     return _check_all(list(enumerate(records, start=1)), name, unit="parcel")
+
+
+def parcel_record(p: Parcel) -> dict[str, Any]:
+    """A parcel as a JSON manifest holds it (what :func:`parse_document` reads back)."""
+    return {
+        "tracking_id": p.tracking_id,
+        "recipient": p.recipient,
+        "address": p.address,
+        "postal_code": p.postal_code,
+        "lat": p.lat,
+        "lon": p.lon,
+        "weight_kg": p.weight_kg,
+        "window_start": p.window_start.strftime("%H:%M") if p.window_start else None,
+        "window_end": p.window_end.strftime("%H:%M") if p.window_end else None,
+        "codes": list(p.codes),
+    }
 
 
 def _check_all(rows: Sequence[tuple[int, Mapping[str, Any]]], name: str, unit: str = "line") -> list[Parcel]:
@@ -117,8 +142,8 @@ def _text(record: Mapping[str, Any], key: str, *, required: bool = True) -> str:
         if required:
             raise ValueError(f"{key} is empty")
         return ""
-    if not isinstance(value, (str, int)):
-        raise ValueError(f"{key} must be text, got {value!r}")
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ValueError(f"{key} must be text, got {_json_text(value)}")
     return str(value).strip()
 
 
@@ -128,13 +153,23 @@ def _number(record: Mapping[str, Any], key: str, *, required: bool) -> float | N
         if required:
             raise ValueError(f"{key} is empty")
         return None
+    if isinstance(value, bool):
+        raise ValueError(f"{key} is not a number: {_json_text(value)}")
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{key} is not a number: {value!r}") from None
+        raise ValueError(f"{key} is not a number: {_json_text(value)}") from None
     if not math.isfinite(number):
         raise ValueError(f"{key} is not a number: {value!r}")
     return number
+
+
+def _json_text(value: Any) -> str:
+    """A bad value as the file or document wrote it (true, {...}), not as Python prints it (True)."""
+    try:
+        return json.dumps(value, ensure_ascii=False)[:80]
+    except (TypeError, ValueError):
+        return repr(value)[:80]
 
 
 def _time(record: Mapping[str, Any], key: str) -> time | None:
@@ -145,12 +180,12 @@ def _time(record: Mapping[str, Any], key: str) -> time | None:
         hh, mm = str(value).strip().split(":")
         return time(int(hh), int(mm))
     except ValueError:
-        raise ValueError(f"{key} must be HH:MM, got {value!r}") from None
+        raise ValueError(f"{key} must be HH:MM, got {_json_text(value)}") from None
 
 
 def _parcel(record: Mapping[str, Any]) -> Parcel:
     if "__not_object__" in record:
-        raise ValueError(f"expected an object, got {record['__not_object__']!r}")
+        raise ValueError(f"expected an object, got {_json_text(record['__not_object__'])}")
     if record.get("__extra__"):
         raise ValueError(f"more cells than columns: {record['__extra__']!r}")
     tracking_id = _text(record, "tracking_id")

@@ -13,7 +13,7 @@ import pytest
 import station.sync  # noqa: F401
 from station.central.testing import Central, running_central, station_config
 from station.core import Station
-from station.errors import SyncError
+from station.errors import ManifestError, SyncError
 from station.model import Parcel, Plan, Route
 from station.sync.pull import pull_day
 
@@ -100,3 +100,38 @@ def test_plan_published_by_one_station_is_pulled_by_the_other(tmp_path: Path, ce
     pull_day(s2, s2.config, day=DAY)
     s2.save_plan(dataclasses.replace(plan, cost=99.0))
     assert publish_plan(s2, s2.config, day=DAY) == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("[]", "the manifest has no parcels"),
+        ('{"parcels": 5}', "expected a list of parcels"),
+        (
+            '{"parcels": [{"tracking_id": "TRK9", "recipient": "R", "address": "A", "weight_kg": "heavy"}]}',
+            'weight_kg is not a number: "heavy"',
+        ),
+        (
+            '{"parcels": [{"tracking_id": "TRK9", "recipient": "R", "address": "A", "weight_kg": 1,'
+            ' "lat": "north", "lon": 4.8}]}',
+            'lat is not a number: "north"',
+        ),
+        ('{"parcels": [null]}', "expected an object, got null"),
+    ],
+)
+def test_a_bad_pulled_manifest_is_refused_and_changes_nothing(
+    tmp_path: Path, central: Central, body: str, problem: str
+) -> None:
+    s1 = open_station(tmp_path, central, "S1")
+    hub = s1.config.hub.name
+    assert s1.config.server is not None
+    central.publish_manifest(hub, DAY, parcels(3))
+    pull_day(s1, s1.config, day=DAY)
+    # The server checks the manifests it is given; one that reached it another way (an older
+    # server, a hand edit) must still not get past the station.
+    central.store.put_versioned("manifests", hub, DAY, body, station_id="tms", if_version=None)
+    with pytest.raises(ManifestError, match="today's manifest is unchanged") as refused:
+        pull_day(s1, s1.config, day=DAY)
+    assert problem in str(refused.value)
+    assert [p.tracking_id for p in s1.parcels()] == ["TRK0000", "TRK0001", "TRK0002"]
+    assert s1.store.get_meta("manifest_version") == f"central:{hub}:{DAY}:v1"

@@ -12,7 +12,7 @@ import os
 import ssl
 from collections.abc import Generator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -53,7 +53,7 @@ def read_token(server: ServerSettings) -> str:
     try:
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise SyncError(f"cannot read the server token file {path}: {exc.strerror}") from exc
+        raise SyncError(f"cannot read the server token file {path}: {exc.strerror or exc}") from exc
     if not token:
         raise SyncError(f"the server token file {path} is empty")
     return token
@@ -117,13 +117,28 @@ def is_tls_error(exc: BaseException) -> bool:
     return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
-def async_client(server: ServerSettings, auth: BearerToken) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=server.url.rstrip("/"),
-        auth=auth,
-        verify=tls_verify(server),
-        timeout=httpx.Timeout(server.timeout_s),
-        headers={"User-Agent": "hub-station-sync/1"},
+USER_AGENT = "hub-station-sync/1"
+
+
+def client_options(server: ServerSettings, auth: BearerToken) -> dict[str, Any]:
+    """The one HTTP client configuration, shared by the push (async) and the pull (sync) clients:
+    the server's base URL, the bearer token, TLS always verified, the configured timeout."""
+    return {
+        "base_url": server.url.rstrip("/"),
+        "auth": auth,
+        "verify": tls_verify(server),
+        "timeout": httpx.Timeout(server.timeout_s),
+        "headers": {"User-Agent": USER_AGENT},
         # Redirects could carry the bearer token to another host: a config problem, not followed.
-        follow_redirects=False,
-    )
+        "follow_redirects": False,
+    }
+
+
+def async_client(server: ServerSettings, auth: BearerToken) -> httpx.AsyncClient:
+    """The push's client (the sync task, ``station sync --once``)."""
+    return httpx.AsyncClient(**client_options(server, auth))
+
+
+def client(server: ServerSettings) -> httpx.Client:
+    """The pull's and the publish's client (rare, from the CLI or a screen's worker thread)."""
+    return httpx.Client(**client_options(server, BearerToken(server)))

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
 
-from station.errors import SyncError
+from station.errors import ManifestError, SyncError
+from station.manifest import parcel_record, parse_document
 from station.model import Hub, Parcel, Plan, Route
-from station.sync.connection import BearerToken, ServerSettings, tls_verify
+from station.sync import connection
+from station.sync.connection import ServerSettings
 from station.sync.outbox import Outbox
 from station.sync.targets import PushFailure, raise_for
 
@@ -68,44 +70,6 @@ class PullResult:
 
 
 # -- documents on the wire ----------------------------------------------------------
-
-
-def _hhmm(value: time | None) -> str | None:
-    return None if value is None else value.strftime("%H:%M")
-
-
-def _time(value: Any) -> time | None:
-    return time.fromisoformat(value) if value else None
-
-
-def parcel_to_json(p: Parcel) -> dict[str, Any]:
-    return {
-        "tracking_id": p.tracking_id,
-        "recipient": p.recipient,
-        "address": p.address,
-        "postal_code": p.postal_code,
-        "lat": p.lat,
-        "lon": p.lon,
-        "weight_kg": p.weight_kg,
-        "window_start": _hhmm(p.window_start),
-        "window_end": _hhmm(p.window_end),
-        "codes": list(p.codes),
-    }
-
-
-def parcel_from_json(d: dict[str, Any]) -> Parcel:
-    return Parcel(
-        tracking_id=str(d["tracking_id"]),
-        recipient=str(d.get("recipient", "")),
-        address=str(d.get("address", "")),
-        postal_code=str(d.get("postal_code") or ""),
-        lat=d.get("lat"),
-        lon=d.get("lon"),
-        weight_kg=float(d.get("weight_kg") or 0.0),
-        window_start=_time(d.get("window_start")),
-        window_end=_time(d.get("window_end")),
-        codes=tuple(d.get("codes") or ()),
-    )
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
@@ -154,16 +118,6 @@ def plan_from_json(d: dict[str, Any]) -> Plan:
 # -- requests ---------------------------------------------------------------------
 
 
-def _client(server: ServerSettings) -> httpx.Client:
-    return httpx.Client(
-        base_url=server.url.rstrip("/"),
-        auth=BearerToken(server),
-        verify=tls_verify(server),
-        timeout=httpx.Timeout(server.timeout_s),
-        follow_redirects=False,
-    )
-
-
 def _day_path(hub: str, day: str, what: str) -> str:
     return f"/v1/hubs/{quote(hub, safe='')}/days/{quote(day, safe='')}/{what}"
 
@@ -183,6 +137,18 @@ def _get(client: httpx.Client, path: str, etag: str | None) -> httpx.Response:
         raise SyncError(f"central server unreachable: {exc}") from exc
 
 
+def _pulled_parcels(response: httpx.Response, name: str) -> list[Parcel]:
+    """The pulled manifest, through the same checks as a file's: a bad one changes nothing."""
+    try:
+        doc = response.json()
+    except ValueError:
+        raise ManifestError(f"{name} rejected: not JSON; today's manifest is unchanged") from None
+    try:
+        return parse_document(doc, name=name)
+    except ManifestError as exc:
+        raise ManifestError(f"{exc.args[0]}; today's manifest is unchanged", exc.problems, exc.unit) from None
+
+
 def _version(response: httpx.Response) -> int | None:
     value = response.headers.get("X-Version")
     return int(value) if value and value.isdigit() else None
@@ -196,14 +162,14 @@ def pull_day(station: DayStation, config: PullConfig, *, day: str | None = None)
     hub = config.hub.name
     outbox = Outbox(station.store)
     m_key, p_key = f"manifest_etag:{hub}:{day}", f"plan_etag:{hub}:{day}"
-    with _client(config.server) as client:
+    with connection.client(config.server) as client:
         response = _get(client, _day_path(hub, day, "manifest"), outbox.get_state(m_key))
         manifest, m_version = "none", _version(response)
         if response.status_code == 304:
             manifest = "unchanged"
         elif response.status_code != 404:
             _check(response)
-            parcels = [parcel_from_json(p) for p in response.json().get("parcels", [])]
+            parcels = _pulled_parcels(response, f"the central server's manifest for {hub} on {day}")
             station.replace_manifest(parcels, version=f"central:{hub}:{day}:v{m_version}", day=date.fromisoformat(day))
             outbox.set_state(m_key, response.headers.get("ETag", ""))
             manifest = "updated"
@@ -240,7 +206,7 @@ def publish_plan(station: DayStation, config: PullConfig, *, day: str | None = N
     p_key = f"plan_etag:{hub}:{day}"
     seen = outbox.get_state(p_key)
     headers = {"Content-Type": "application/json", "If-Match": seen or '"v0"'}
-    with _client(config.server) as client:
+    with connection.client(config.server) as client:
         try:
             response = client.put(_day_path(hub, day, "plan"), content=json.dumps(plan_to_json(plan)), headers=headers)
         except httpx.HTTPError as exc:
@@ -254,10 +220,10 @@ def publish_plan(station: DayStation, config: PullConfig, *, day: str | None = N
 
 def publish_manifest(server: ServerSettings, hub: str, day: str, parcels: list[Parcel]) -> int:
     """Upload a day's manifest (what a company's system does; the tests and demo use it)."""
-    with _client(server) as client:
+    with connection.client(server) as client:
         response = client.put(
             _day_path(hub, day, "manifest"),
-            content=json.dumps({"hub": hub, "day": day, "parcels": [parcel_to_json(p) for p in parcels]}),
+            content=json.dumps({"hub": hub, "day": day, "parcels": [parcel_record(p) for p in parcels]}),
             headers={"Content-Type": "application/json"},
         )
         _check(response)
