@@ -175,6 +175,7 @@ def test_a_station_publishes_its_hubs_plan_only_with_if_match(central: Central) 
 def test_a_plan_for_another_hub_and_a_bad_plan_are_refused(central: Central) -> None:
     with as_station(central, "pn-1") as p1, as_station(central, "dock-1") as d1:
         assert p1.put(doc(HUB_A, "plan"), json=PLAN, headers={"If-Match": '"v0"'}).status_code == 403
+        bad: object
         for bad in ([], "x", {"routes": 5}, {"routes": [{"van_id": "V01", "lane": "one", "stops": [[{}]]}]}):
             r = d1.put(doc(HUB_A, "plan"), json=bad, headers={"If-Match": '"v0"'})
             assert r.status_code == 422, bad

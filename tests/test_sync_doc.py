@@ -102,7 +102,7 @@ def test_the_epcis_mapping_covers_every_kind() -> None:
 
 def test_a_scan_writes_exactly_what_the_server_accepts(tmp_path: Path) -> None:
     """The outbox payload the scan path writes is the wire event: same fields, accepted as is."""
-    import station.sync  # noqa: F401  (the outbox's migration)
+    from station import sync  # noqa: F401  (the outbox's migration)
     from station.config import load_config
     from station.core import Station
 
