@@ -13,10 +13,13 @@ it cannot end the field or inject a command.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
+
+from station import barcodes
 
 DPI = 203
 
@@ -88,7 +91,10 @@ def sort_label(
     size: LabelSize = LabelSize(),
 ) -> bytes:
     w, d = size.width_dots, size.dots
-    barcode_data = "".join(ch for ch in tracking_id if ch.isalnum())
+    barcode = code128_field(tracking_id)
+    # The widest bars that fit across the label (a 30-character id does not fit at 3 dots).
+    quiet = 20  # modules of quiet zone, both sides together
+    module = next((m for m in (d(3), d(2)) if (code128_modules(barcode) + quiet) * m <= w - d(60)), max(1, d(1)))
     parts = [
         *size.header(),
         _text(size, 30, 30, 50, "LANE"),
@@ -97,8 +103,8 @@ def sort_label(
         _text(size, 470, 80, 260, str(stop), 180),
         f"^FO{d(20)},{d(520)}^GB{w - d(40)},{d(6)},{d(6)}^FS",
         _text(size, 30, 550, 80, f"VAN {van}"),
-        # Automatic subset selection (mode A) packs digit runs into subset C.
-        f"^FO{d(30)},{d(670)}^BY{max(2, d(3))}^BCN,{d(170)},Y,N,N,A^FD{barcode_data}^FS",
+        # The tracking id exactly as the manifest has it: a re-scan of the label finds the parcel.
+        f"^FO{d(30)},{d(670)}^BY{module}^BCN,{d(170)},Y,N,N^FD{barcode}^FS",
         _text(size, 30, 920, 44, address),
         _text(size, 30, 975, 44, postal_code),
         f"^FO{d(20)},{d(1120)}^GB{w - d(40)},{d(4)},{d(4)}^FS",
@@ -106,6 +112,94 @@ def sort_label(
         "^XZ",
     ]
     return _done([parts])
+
+
+# Code 128 through ^BC without a mode: the field data selects subsets with invocation codes
+# (ZPL II guide, ^BC, "Code 128 Invocation Characters"): >: starts subset B, >; subset C,
+# >5 / >6 switch B -> C / C -> B; in subset B three characters must be written as codes
+# because ZPL itself reads them: ^ as ><, > as >0, ~ as >=.
+_B_ESCAPES = {"^": "><", ">": ">0", "~": ">="}
+_DIGIT_RUN = re.compile(r"[0-9]{4,}")
+
+
+def code128_carries(text: str) -> bool:
+    """True if a Code 128 (subset B and C) carries ``text`` exactly: printable ASCII only."""
+    return bool(text) and all(" " <= ch <= "~" for ch in text)
+
+
+def why_not_on_a_label(tracking_id: str) -> str | None:
+    """Why a sort label for this id would not find its parcel when scanned; None if it would.
+
+    The label's Code 128 carries the id exactly; a scan finds the parcel when the station's
+    reading of that text shares a key with the manifest's (``barcodes.index_keys``).
+    """
+    if not code128_carries(tracking_id):
+        return "a sort label's barcode carries printable ASCII only"
+    identity = barcodes.identify(tracking_id)
+    if not isinstance(identity, barcodes.ParcelCode) or not set(identity.keys) & set(barcodes.index_keys(tracking_id)):
+        return "the station would not know its barcode (a carrier's format, or 4-40 letters, digits and . _ / + # *)"
+    return None
+
+
+def code128_field(text: str) -> str:
+    """The ``^FD`` of a ``^BC`` that encodes ``text`` exactly; runs of 4+ digits packed in subset C.
+
+    Raises ValueError for text that Code 128 cannot carry (see :func:`code128_carries`).
+    """
+    if not code128_carries(text):
+        raise ValueError(f"Code 128 cannot carry {text!r}: printable ASCII only")
+    out: list[str] = []
+    subset = ""
+
+    def to(new: str) -> None:
+        nonlocal subset
+        if subset != new:
+            out.append({"B": ">:", "C": ">;"}[new] if not subset else {"B": ">6", "C": ">5"}[new])
+            subset = new
+
+    i = 0
+    for run in _DIGIT_RUN.finditer(text):
+        start = run.start() + (len(run.group()) % 2)  # an odd run keeps its first digit in B
+        for ch in text[i:start]:
+            to("B")
+            out.append(_B_ESCAPES.get(ch, ch))
+        to("C")
+        out.append(text[start : run.end()])
+        i = run.end()
+    for ch in text[i:]:
+        to("B")
+        out.append(_B_ESCAPES.get(ch, ch))
+    return "".join(out)
+
+
+def code128_modules(field: str) -> int:
+    """Width in modules of the symbol for a :func:`code128_field` (start, data, check, stop)."""
+    symbols = 0
+    i = 0
+    subset = "B"
+    while i < len(field):
+        if field[i] == ">":
+            code = field[i + 1]
+            subset = {":": "B", ";": "C", "6": "B", "5": "C"}.get(code, subset)
+            symbols += 1
+            i += 2
+        elif subset == "C":
+            symbols += 1
+            i += 2
+        else:
+            symbols += 1
+            i += 1
+    return symbols * 11 + 11 + 13  # the start code is counted above; check digit and stop here
+
+
+def mark_reprint(payload: bytes) -> bytes:
+    """The same labels with REPRINT across each, for a label that may have printed already."""
+    text = payload.decode("utf-8", errors="replace")
+    width = int(m.group(1)) if (m := re.search(r"\^PW(\d+)", text)) else 812
+    length = int(m.group(1)) if (m := re.search(r"\^LL(\d+)", text)) else 1218
+    height = max(20, length // 17)
+    mark = f"^FO{width // 27},{round(length * 0.85)}^A0N,{height},{height}^FR^FD*** REPRINT ***^FS\n^XZ"
+    return text.replace("^XZ", mark).encode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+from station import labels
 from station.errors import ManifestError
 from station.model import Parcel
 
@@ -191,6 +192,9 @@ def _parcel(record: Mapping[str, Any]) -> Parcel:
     tracking_id = _text(record, "tracking_id")
     if any(ch.isspace() for ch in tracking_id) or len(tracking_id) > 64:
         raise ValueError(f"tracking_id {tracking_id!r} is not a tracking id")
+    # Refused here rather than found unscannable at the dock: its sort label would not find it.
+    if why := labels.why_not_on_a_label(tracking_id):
+        raise ValueError(f"tracking_id {tracking_id!r} cannot go on a sort label: {why}")
     # Coordinates may be left empty (the planner reports the parcel); half a pair is a mistake.
     lat = _number(record, "lat", required=False)
     lon = _number(record, "lon", required=False)

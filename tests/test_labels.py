@@ -28,7 +28,7 @@ def test_a_sort_label_has_lane_stop_van_barcode_address_and_date() -> None:
     assert zpl.startswith("^XA") and zpl.rstrip().endswith("^XZ")
     assert "^PW812^LL1218" in zpl  # 4x6 in. at 203 dpi
     assert "^FD7^FS" in zpl and "^FD23^FS" in zpl and "^FDVAN V07^FS" in zpl
-    assert "^BCN," in zpl and "^FD1Z999AA10123456784^FS" in zpl
+    assert "^BCN," in zpl and "^FD>:1Z999AA1>50123456784^FS" in zpl  # subset B, then C for the digits
     assert "12 Rue Garibaldi" in zpl and "2026-11-25" in zpl
 
 
@@ -84,3 +84,11 @@ def test_load_list_marks_loaded_stops_and_escapes_every_field() -> None:
     zpl = load_list(van="V^1", lane=2, day="2026-11-25", lines=[LoadListLine(4, "T~1", "^XZ street", True)]).decode()
     assert "OK   4 T_7E1 _5EXZ street" in zpl and "VAN V_5E1  LANE 2" in zpl
     assert zpl.count("^XZ") == 1 and "~" not in zpl
+
+
+def test_a_reprint_says_so_on_every_label_and_stays_one_format_each() -> None:
+    from station.labels import mark_reprint
+
+    two = (label() + label()).encode()
+    marked = mark_reprint(two).decode()
+    assert marked.count("REPRINT") == 2 and marked.count("^XA") == marked.count("^XZ") == 2

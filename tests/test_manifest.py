@@ -34,12 +34,12 @@ def test_a_good_csv_gives_every_field(tmp_path: Path) -> None:
 
 def test_a_bad_file_is_rejected_whole_with_every_bad_line(tmp_path: Path, station: Station) -> None:
     text = HEADER + (
-        "A1,Ann,1 Main St,69001,45.75,4.84,1.5,,,\n"
-        "A2,Bob,2 Main St,69001,north,4.84,1.5,,,\n"  # line 3: lat not a number
-        "A3,,3 Main St,69001,45.75,4.84,1.5,,,\n"  # line 4: no recipient
-        "A1,Dup,4 Main St,69001,45.75,4.84,1.5,,,\n"  # line 5: duplicate
-        "A5,Eve,5 Main St,69001,45.75,4.84,1.5,11:00,09:00,\n"  # line 6: window backwards
-        "A6,Fay,6 Main St,69001,45.75,4.84,-2,,,\n"  # line 7: negative weight
+        "A001,Ann,1 Main St,69001,45.75,4.84,1.5,,,\n"
+        "A002,Bob,2 Main St,69001,north,4.84,1.5,,,\n"  # line 3: lat not a number
+        "A003,,3 Main St,69001,45.75,4.84,1.5,,,\n"  # line 4: no recipient
+        "A001,Dup,4 Main St,69001,45.75,4.84,1.5,,,\n"  # line 5: duplicate
+        "A005,Eve,5 Main St,69001,45.75,4.84,1.5,11:00,09:00,\n"  # line 6: window backwards
+        "A006,Fay,6 Main St,69001,45.75,4.84,-2,,,\n"  # line 7: negative weight
     )
     f = tmp_path / "bad.csv"
     f.write_text(text)
@@ -66,7 +66,7 @@ def test_json_manifest_with_parcels_key(tmp_path: Path) -> None:
             {
                 "parcels": [
                     {
-                        "tracking_id": "J1",
+                        "tracking_id": "J001",
                         "recipient": "R",
                         "address": "A",
                         "postal_code": "1",
@@ -80,19 +80,19 @@ def test_json_manifest_with_parcels_key(tmp_path: Path) -> None:
         )
     )
     (parcel,) = read_manifest(f)
-    assert parcel.tracking_id == "J1" and parcel.codes == ("X1",)
+    assert parcel.tracking_id == "J001" and parcel.codes == ("X1",)
 
 
 def test_json_errors_name_the_parcel(tmp_path: Path) -> None:
     f = tmp_path / "m.json"
-    f.write_text(json.dumps([{"tracking_id": "J1"}, 5]))
+    f.write_text(json.dumps([{"tracking_id": "J001"}, 5]))
     with pytest.raises(ManifestError) as err:
         read_manifest(f)
     assert "parcel 1" in str(err.value) and "parcel 2" in str(err.value)
 
 
 def test_empty_coordinates_are_accepted_for_the_planner_to_report(tmp_path: Path) -> None:
-    (parcel,) = parse_csv(HEADER + "A1,Ann,1 Main St,69001,,,1.5,,,\n")
+    (parcel,) = parse_csv(HEADER + "A001,Ann,1 Main St,69001,,,1.5,,,\n")
     assert parcel.lat is None and parcel.lon is None
 
 

@@ -5,6 +5,6 @@ Implementations, imported on demand (``drivers.factory`` builds them from config
 ``lp.LpPrinter`` (/dev/usb/lp*), ``serial.SerialPrinter``; ``zpl_status`` reads ``~HS``.
 """
 
-from drivers.printers.base import Printer, PrinterError, PrinterState, PrinterStatus
+from drivers.printers.base import Delivery, Printer, PrinterError, PrinterState, PrinterStatus, PrintOutcome
 
-__all__ = ["Printer", "PrinterError", "PrinterState", "PrinterStatus"]
+__all__ = ["Delivery", "PrintOutcome", "Printer", "PrinterError", "PrinterState", "PrinterStatus"]

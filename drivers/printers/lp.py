@@ -71,10 +71,12 @@ def read_answer(fd: int, timeout_s: float) -> bytes:
 
 
 class LpPrinter(Printer):
-    def __init__(self, name: str, path: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, name: str, path: str, timeout_s: float = 5.0, answer_timeout_s: float | None = None) -> None:
         self.name = name
         self.path = path
         self.timeout_s = timeout_s
+        # A Zebra answers ~HS at once; waiting longer only delays showing a fault.
+        self.answer_timeout_s = answer_timeout_s if answer_timeout_s is not None else min(timeout_s, 1.5)
 
     def _open(self, flags: int) -> int:
         return os.open(self.path, flags | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
@@ -102,7 +104,7 @@ class LpPrinter(Printer):
         try:
             wire.debug("%s -> %r", self.name, zpl_status.QUERY)
             write_all(fd, zpl_status.QUERY, self.timeout_s)
-            answer = read_answer(fd, self.timeout_s)
+            answer = read_answer(fd, self.answer_timeout_s)
         except TimeoutError:
             return zpl_status.NO_ANSWER
         except OSError as exc:

@@ -21,11 +21,15 @@ wire = logging.getLogger("drivers.wire")
 
 
 class SerialPrinter(Printer):
-    def __init__(self, name: str, port: str, baudrate: int = 9600, timeout_s: float = 3.0) -> None:
+    def __init__(
+        self, name: str, port: str, baudrate: int = 9600, timeout_s: float = 3.0, answer_timeout_s: float | None = None
+    ) -> None:
         self.name = name
         self.port = port
         self.baudrate = baudrate
         self.timeout_s = timeout_s
+        # A Zebra answers ~HS at once; waiting longer only delays showing a fault.
+        self.answer_timeout_s = answer_timeout_s if answer_timeout_s is not None else min(timeout_s, 1.5)
 
     def _open(self) -> serial.Serial:
         return serial.Serial(self.port, self.baudrate, timeout=0.1, write_timeout=self.timeout_s)
@@ -49,9 +53,12 @@ class SerialPrinter(Printer):
         answer = b""
         try:
             with port:
+                # A line has no connections: an answer that came too late for the last query
+                # would otherwise be read as the answer to this one.
+                port.reset_input_buffer()
                 wire.debug("%s -> %r", self.name, zpl_status.QUERY)
                 port.write(zpl_status.QUERY)
-                deadline = time.monotonic() + self.timeout_s
+                deadline = time.monotonic() + self.answer_timeout_s
                 while not zpl_status.is_complete(answer) and time.monotonic() < deadline:
                     answer += port.read(max(1, port.in_waiting))
         except serial.SerialTimeoutException:

@@ -74,8 +74,10 @@ class HostStatus:
     def printer_status(self) -> PrinterStatus:
         problems = self.problems()
         if not problems:
-            return PrinterStatus(PrinterState.READY, f"{self.formats_in_buffer} labels in buffer")
-        return PrinterStatus(problems[0][0], ", ".join(text for _, text in problems))
+            return PrinterStatus(
+                PrinterState.READY, f"{self.formats_in_buffer} labels in buffer", self.formats_in_buffer
+            )
+        return PrinterStatus(problems[0][0], ", ".join(text for _, text in problems), self.formats_in_buffer)
 
 
 def is_complete(answer: bytes) -> bool:
