@@ -181,7 +181,7 @@ class PrintQueue:
         self._deliver_lock = threading.Lock()
         # Called (from the delivering thread) whenever a printer's report changes: the screen
         # shows a fault as soon as the first label fails, not at its next refresh.
-        self.on_change: Callable[[], None] | None = None
+        self.on_change: Callable[[], object] | None = None
 
     def printer_for(self, job: str) -> str | None:
         return next((name for name, (_, jobs) in self.printers.items() if job in jobs), None)

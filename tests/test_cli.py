@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.printers.fake_zpl import code128_data
 from station.cli import main
 from station.demo_day import generate_day
 from station.manifest import write_csv
@@ -51,7 +52,7 @@ def test_init_import_plan_scan_report(tmp_path: Path, manifest: Path, capsys: py
     assert {"outcome", "code", "tracking_id", "lane", "van", "stop", "reason", "event_id"} <= decision.keys()
     assert isinstance(decision["lane"], int) and decision["van"].startswith("V") and decision["stop"] >= 1
     labels = list((tmp_path / "data" / "labels").glob("*.zpl"))
-    assert len(labels) == 1 and tracking_id in labels[0].read_text()
+    assert len(labels) == 1 and code128_data(labels[0].read_bytes()) == [tracking_id]  # the barcode, as printed
 
     code, out, _ = run(capsys, "scan", "--json", tracking_id, "--data-dir", d)
     assert json.loads(out)["outcome"] == "repeat"
@@ -91,7 +92,7 @@ def test_plan_lists_vans_used_and_groups_unplanned_by_reason(
 
 def test_a_bad_manifest_exits_1_with_line_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text("tracking_id,recipient,address,postal_code,lat,lon,weight_kg\nA,B,C,1,x,2,1\n")
+    bad.write_text("tracking_id,recipient,address,postal_code,lat,lon,weight_kg\nA001,B,C,1,x,2,1\n")
     code, _, err = run(capsys, "import", str(bad), "--data-dir", str(tmp_path / "d"))
     assert code == 1 and "line 2" in err and "lat" in err
 

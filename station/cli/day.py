@@ -49,6 +49,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
     station = open_station(args)
     try:
         decision = station.scan(scanned_text(args.code), device=args.device, role=args.role)
+        # The decision is committed: say it before any printer I/O (a silent printer takes seconds).
+        if args.json:
+            print(json.dumps(decision.to_json()), flush=True)
+        else:
+            print(_decision_line(decision.to_json()), flush=True)
         # Print what this scan queued (and anything left from before), best effort:
         # a printer problem never changes the decision, the label stays queued.
         try:
@@ -57,10 +62,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
             log.warning("labels stay queued: %s", exc)
     finally:
         station.close()
-    if args.json:
-        print(json.dumps(decision.to_json()))
-    else:
-        print(_decision_line(decision.to_json()))
     return 0
 
 

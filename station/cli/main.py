@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from station.cli import backup, central, day, demo, devices, dock, manifest, sync
+from station.cli import backup, central, day, demo, devices, dock, manifest, print_queue, sync
 from station.cli.common import add_common
 from station.errors import ConfigError, StationError
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.register(sub)
     central.register(sub)
     devices.register(sub)
+    print_queue.register(sub)
     demo.register(sub)
     return parser
 

@@ -54,6 +54,7 @@ class StatusSnapshot:
     labels_waiting: int = 0
     backlog: int = 0
     printers: list[str] = field(default_factory=list)
+    printer_alerts: list[str] = field(default_factory=list)  # "printer 2: paper out, 4 labels waiting"
 
 
 class StationApp(App[int]):
@@ -102,6 +103,7 @@ class StationApp(App[int]):
         self.planning: Any = None  # a PlanningJob while the planner runs
         self._sync_wake = asyncio.Event()
         self._last_alert: str | None = None
+        self._print_queued = False
 
     def get_driver_class(self) -> type[Driver]:
         """On Linux, a driver sized from the tty it draws on, not from stdout (the journal under systemd)."""
@@ -122,6 +124,9 @@ class StationApp(App[int]):
         # own thread, every few seconds, never in the status refresh.
         self.set_interval(PRINTER_STATUS_EVERY_S, lambda: self._printer.submit(self.queue.refresh_status))
         self.call_later(self._refresh_status)
+        # A printer fault reaches the status line from the delivery that met it, not a refresh later.
+        loop = asyncio.get_running_loop()
+        self.queue.on_change = lambda: loop.call_soon_threadsafe(self.call_later, self._refresh_status)
         # Under systemd (Type=notify): ready once the screen is up, and the watchdog pinged from
         # the event loop itself, so a frozen screen gets the station restarted.
         if self.station.config.server is not None:
@@ -238,9 +243,12 @@ class StationApp(App[int]):
         self.sync_text = text
 
     def _print_soon(self) -> None:
-        self._printer.submit(self._deliver_labels)
+        if not self._print_queued:  # one delivery waiting is enough; a silent printer makes each slow
+            self._print_queued = True
+            self._printer.submit(self._deliver_labels)
 
     def _deliver_labels(self) -> None:
+        self._print_queued = False
         try:
             self.queue.deliver()
         except Exception:  # printing must never take the screen down
@@ -248,11 +256,13 @@ class StationApp(App[int]):
 
     def _gather(self) -> StatusSnapshot:
         report = self.station.report(list_limit=0)
+        reports = self.queue.statuses()
         return StatusSnapshot(
             lanes=[vars(lane) for lane in report.lanes],
             labels_waiting=self.queue.pending(),
             backlog=self.station.outbox_backlog(),
-            printers=[f"{r.name} {r.status.state.value}" for r in self.queue.statuses()],
+            printers=[f"{r.name} {r.status.state.value}" for r in reports],
+            printer_alerts=[r.text for r in reports if r.fault or r.back],
         )
 
     async def _refresh_status(self) -> None:
@@ -272,8 +282,8 @@ class StationApp(App[int]):
 
     def status_parts(self, snap: StatusSnapshot) -> list[str]:
         """The status line's parts, most urgent first: what does not fit at 80 columns is the least urgent."""
-        parts = []
-        if snap.labels_waiting:
+        parts = list(snap.printer_alerts)
+        if snap.labels_waiting and not snap.printer_alerts:
             parts.append(_("{n} LABELS WAITING").format(n=snap.labels_waiting))
         if self.planning is not None:
             points = self.planning.progress()
