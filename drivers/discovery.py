@@ -1,4 +1,4 @@
-"""Find the scanners and printers plugged into this machine, and write their config.
+"""Find the scanners, printers and relay boards plugged into this machine, and write their config.
 
 This module owns ``station devices``: it lists what it can see, as the operator would
 configure it, with a stable path, vendor/product ids, and whether the current user may
@@ -17,6 +17,8 @@ Where it looks, and why there:
 * hidraw-only devices (a HID device without a keyboard input node): scanners in "serial
   emulation" or HID-POS mode. The station cannot read those; the note says how to fix it.
 * printers: USB printer-class devices through pyusb, and ``/dev/usb/lp*``.
+* relay boards (a bay's stack light): HID relay modules among the hidraw-only devices (USB id
+  16c0:05df or a "USBRelay" name); a serial relay board is a USB-serial adapter like a scanner's.
 
 ``/dev/station/*`` symlinks from ``systemd/99-station.rules`` win over every other name.
 Every probe is best effort: a missing library or an unreadable file hides one device, never
@@ -34,12 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drivers.relays import HID_RELAY_NAMES, HID_RELAY_USB_IDS
+
 log = logging.getLogger(__name__)
 
 HIDRAW_NOTE = (
     "serial emulation mode appears as hidraw: reconfigure the scanner to USB-CDC or HID keyboard "
     "(scan the programming code in its manual)"
 )
+RELAY_NOTE = "a USB HID relay board: set lane to the bay whose stack light it switches, channel to its relay"
 KEYBOARD_NOTE = "looks like a keyboard: make sure it is the scanner (grab = true locks a keyboard)"
 
 _SCANNER_WORDS = (
@@ -66,8 +71,8 @@ _KEY_A, _KEY_Z, _KEY_1, _KEY_ENTER = 30, 44, 2, 28  # linux/input-event-codes.h
 
 @dataclass(frozen=True)
 class FoundDevice:
-    role: str  # "scanner" or "printer"
-    kind: str  # a factory kind ("evdev", "serial", "usb", "lp") or "hidraw" (not usable as is)
+    role: str  # "scanner", "printer" or "relay" (a stack light's relay board)
+    kind: str  # a factory kind ("evdev", "serial", "usb", "lp"; relays: "hidraw") or "hidraw" (a scanner: unusable)
     path: str  # the stable name to configure
     node: str = ""  # what it points at right now, e.g. /dev/input/event3
     vendor_id: int | None = None
@@ -93,7 +98,9 @@ class FoundDevice:
         }  # fmt: skip
 
     def config(self, name: str) -> dict[str, Any] | None:
-        """The ``[[scanners]]``/``[[printers]]`` table for this device, or None if unusable as is."""
+        """The ``[[scanners]]``/``[[printers]]``/``[[relays]]`` table for this device, or None if unusable as is."""
+        if self.role == "relay":
+            return {"name": name, "kind": self.kind, "path": self.path, "lane": 0, "channel": 1}
         if self.kind == "evdev":
             return {"name": name, "kind": "evdev", "path": self.path, "grab": True}
         if self.kind == "serial":
@@ -234,7 +241,10 @@ def find_serial_scanners(roots: _Roots, comports: Callable[[], Iterable[Any]] | 
         description = " ".join(x for x in (port.manufacturer, port.product) if x) or str(port.description)
         notes = [why] if why else []
         if os.path.basename(node).startswith("ttyUSB"):
-            notes.append('a USB-serial adapter: a scanner, or a serial printer (kind = "serial" in [[printers]])')
+            notes.append(
+                'a USB-serial adapter: a scanner, a serial printer (kind = "serial" in [[printers]]) '
+                'or a serial relay board (kind = "serial" in [[relays]])'
+            )
         yield FoundDevice(
             "scanner",
             "serial",
@@ -265,9 +275,13 @@ def find_hidraw_only(roots: _Roots) -> Iterator[FoundDevice]:
         parts = uevent.get("HID_ID", "").split(":")
         vendor, product = (_hex(parts[1]), _hex(parts[2])) if len(parts) == 3 else (None, None)
         node = str(roots.dev / entry.name)
-        yield FoundDevice(
-            "scanner", "hidraw", node, node, vendor, product, uevent.get("HID_NAME", ""), False, HIDRAW_NOTE
-        )
+        name = uevent.get("HID_NAME", "")
+        if (vendor, product) in HID_RELAY_USB_IDS or any(word in name.lower() for word in HID_RELAY_NAMES):
+            usable, why = _usable(node)
+            note = "; ".join(x for x in (RELAY_NOTE, why) if x)
+            yield FoundDevice("relay", "hidraw", node, node, vendor, product, name, usable, note)
+            continue
+        yield FoundDevice("scanner", "hidraw", node, node, vendor, product, name, False, HIDRAW_NOTE)
 
 
 def find_usb_printers(roots: _Roots, find_all: Callable[[], Iterable[Any]] | None = None) -> Iterator[FoundDevice]:
@@ -349,7 +363,7 @@ def discover(
     comports: Callable[[], Iterable[Any]] | None = None,
     usb_devices: Callable[[], Iterable[Any]] | None = None,
 ) -> list[FoundDevice]:
-    """Every scanner and printer visible now, scanners first.
+    """Every scanner, printer and relay board visible now, scanners first.
 
     ``comports`` and ``usb_devices`` replace pyserial's and pyusb's listings (for tests).
     """
@@ -384,7 +398,7 @@ def _toml_value(value: Any) -> str:
 def render_config(devices: Iterable[FoundDevice]) -> str:
     """TOML tables for ``station.toml``, one per device, with a comment saying what it is."""
     lines: list[str] = []
-    counters = {"scanner": 0, "printer": 0}
+    counters = {"scanner": 0, "printer": 0, "relay": 0}
     for device in devices:
         counters[device.role] += 1
         name = f"{device.role}-{counters[device.role]}"

@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from drivers.printers.base import Printer
+from drivers.relays import RelayBoard
 from drivers.scanners.base import Scanner
 
 # kind -> allowed keys (besides "kind" and "name"); the first line of each docs table.
 SCANNER_KEYS: dict[str, frozenset[str]] = {
-    "serial": frozenset({"port", "baud", "terminator", "timeout_s", "idle_gap_s"}),
+    "serial": frozenset({"port", "baud", "terminator", "timeout_s", "idle_gap_s", "good_command", "bad_command"}),
     "evdev": frozenset({"path", "grab", "terminator", "idle_gap_s", "layout"}),
     "simulated": frozenset({"codes", "interval_s", "jitter_s", "terminator", "repeat"}),
 }
@@ -30,6 +31,13 @@ PRINTER_KEYS: dict[str, frozenset[str]] = {
     "usb": frozenset({"vendor_id", "product_id", "serial_number", "timeout_s"}),
     "lp": frozenset({"path", "timeout_s"}),
     "serial": frozenset({"port", "baud", "timeout_s"}),
+}
+
+# Relay boards (a stack light or buzzer per bay): the driver's keys; the station reads "lane"
+# and "channel" itself.
+RELAY_KEYS: dict[str, frozenset[str]] = {
+    "hidraw": frozenset({"path"}),
+    "serial": frozenset({"port", "baud"}),
 }
 
 _REQUIRED = object()
@@ -120,6 +128,20 @@ class _Spec:
             raise self._bad(key, "a list of strings", value)
         return list(value)
 
+    def get_bytes(self, key: str) -> bytes:
+        """Bytes as a manual prints them: a string ("\u001b7,": one byte per character up to
+        U+00FF) or an array of numbers 0-255 ([0x1b, 0x37, 0x2c]). Empty when absent."""
+        value = self._get(key, "")
+        if isinstance(value, str):
+            try:
+                return value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise self._bad(key, "characters up to \\u00ff (one byte each)", value) from None
+        if isinstance(value, list) and all(isinstance(b, int) and not isinstance(b, bool) for b in value):
+            if all(0 <= b <= 255 for b in value):
+                return bytes(value)
+        raise self._bad(key, "a string or an array of byte values 0-255", value)
+
     def get_str_map(self, key: str) -> dict[str, str]:
         value = self._get(key, {})
         if not isinstance(value, Mapping) or not all(
@@ -127,6 +149,16 @@ class _Spec:
         ):
             raise self._bad(key, "a table of key name = character", value)
         return dict(value)
+
+
+def make_relay(spec: Mapping[str, Any]) -> RelayBoard:
+    """Build a relay board from one ``[[relays]]`` table; raise ValueError naming the bad key."""
+    s = _Spec("relay", spec, RELAY_KEYS)
+    from drivers.relays import HidRelayBoard, SerialRelayBoard
+
+    if s.kind == "hidraw":
+        return HidRelayBoard(s.name, s.get_str("path"))
+    return SerialRelayBoard(s.name, s.get_str("port"), baudrate=s.get_int("baud", 9600, lo=50, hi=4_000_000))
 
 
 def make_scanner(spec: Mapping[str, Any]) -> Scanner:
@@ -142,6 +174,8 @@ def make_scanner(spec: Mapping[str, Any]) -> Scanner:
             terminator=s.terminator("terminator", b"\r"),
             timeout=s.get_float("timeout_s", 0.2),
             idle_gap_s=s.get_float("idle_gap_s", 1.0),
+            good_command=s.get_bytes("good_command"),
+            bad_command=s.get_bytes("bad_command"),
         )
     if s.kind == "evdev":
         path, grab = s.get_str("path"), s.get_bool("grab", True)

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from station.errors import ConfigError
+from station.feedback import FeedbackConfig, RelayConfig, parse_feedback, parse_relays
 from station.model import Hub, Role, Van
 from station.ui.i18n import LANGUAGES
 
@@ -83,6 +84,8 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     rules: StationRules = field(default_factory=StationRules)
     source: Path | None = None  # the file it was read from; None for the embedded default
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)  # sounds (station.feedback)
+    relays: tuple[RelayConfig, ...] = ()  # a stack light per bay (station.feedback)
 
     @property
     def database_path(self) -> Path:
@@ -234,6 +237,8 @@ TOP_KEYS = (
     "planning",
     "store",
     "station",
+    "feedback",
+    "relays",
 )
 # A table's keys are its dataclass's fields, so a new setting cannot be forgotten here.
 HUB_KEYS = (*_names(Hub), "timezone")
@@ -411,4 +416,6 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
         store=store,
         rules=rules,
         source=source,
+        feedback=parse_feedback(raw.get("feedback")),
+        relays=parse_relays(r.table_list("relays"), set(seen_lanes)),
     )

@@ -85,7 +85,7 @@ def test_data_dir_flag_beats_environment(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ),
         (lambda r: r["scanners"][0].update(rol="sort"), "unknown key 'rol' in [scanners[0]] (did you mean 'role'?)"),
         (lambda r: r["printers"][0].update(job=["label"]), "in [printers[0]] (did you mean 'jobs'?)"),
-        (lambda r: r.update(zzz=1), "unknown key 'zzz' (valid keys: database, exception_lane, hub, kiosk"),
+        (lambda r: r.update(zzz=1), "unknown key 'zzz' (valid keys: database, exception_lane, feedback, hub, kiosk"),
         (lambda r: r["scanners"][0].update(kind="laser"), "scanners[0].kind: expected one of serial, evdev"),
         (lambda r: r["scanners"][0].update(role="load:V99"), "scanners[0].role: van 'V99' is not among [[vans]]"),
         (lambda r: r["hub"].update(timezone="Europe/Lyon"), "hub.timezone: unknown time zone 'Europe/Lyon'"),

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from drivers.factory import PRINTER_KEYS, SCANNER_KEYS, make_printer, make_scanner
+from drivers.factory import PRINTER_KEYS, RELAY_KEYS, SCANNER_KEYS, make_printer, make_scanner
 from drivers.printers.file import FilePrinter
 from drivers.scanners.serial import SerialScanner
 from drivers.scanners.simulated import SimulatedScanner
@@ -98,7 +98,7 @@ def test_spec_must_be_a_table() -> None:
 def test_docs_list_every_key() -> None:
     """docs/devices.md has a row for every key of every kind, so the docs keep up with the code."""
     text = DOCS.read_text()
-    for table, keys in (("scanners", SCANNER_KEYS), ("printers", PRINTER_KEYS)):
+    for table, keys in (("scanners", SCANNER_KEYS), ("printers", PRINTER_KEYS), ("relays", RELAY_KEYS)):
         for kind, names in keys.items():
             heading = f"### {table}: {kind}"
             assert heading in text, heading

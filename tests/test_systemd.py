@@ -71,7 +71,7 @@ def test_security_exposure(name: str) -> None:
 def test_station_unit_is_a_tty1_kiosk_never_root() -> None:
     service = unit("station.service")["Service"]
     assert service["User"] == "station" and service["Group"] == "station"
-    assert set(service["SupplementaryGroups"].split()) == {"input", "dialout", "lp"}
+    assert set(service["SupplementaryGroups"].split()) == {"input", "dialout", "lp", "audio"}
     assert service["TTYPath"] == "/dev/tty1"
     assert service["StandardInput"] == "tty"
     assert service["StandardError"] == "tty"  # Textual draws on stderr
@@ -87,7 +87,10 @@ def test_station_unit_is_a_tty1_kiosk_never_root() -> None:
 def test_station_unit_allows_only_the_devices_it_needs() -> None:
     assert unit("station.service")["Service"]["DevicePolicy"] == "closed"
     allowed = {v.split()[0] for v in values("station.service", "Service", "DeviceAllow")}
-    assert allowed == {"char-input", "char-ttyACM", "char-ttyUSB", "char-usb_device", "char-usb", "/dev/tty1"}
+    assert allowed == {"char-input", "char-ttyACM", "char-ttyUSB", "char-usb_device", "char-usb", "/dev/tty1"} | {
+        "char-alsa",  # the feedback sounds
+        "char-hidraw",  # HID relay boards (bay lights)
+    }
 
 
 def test_station_exec_start_is_what_the_cli_accepts() -> None:

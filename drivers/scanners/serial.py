@@ -110,6 +110,8 @@ class SerialScanner(Scanner):
         timeout: float = 0.2,
         idle_gap_s: float = 1.0,
         retry_s: float = 1.0,
+        good_command: bytes = b"",
+        bad_command: bytes = b"",
     ) -> None:
         self.name = name
         self.port = port
@@ -118,6 +120,12 @@ class SerialScanner(Scanner):
         self.timeout = timeout  # how long one read blocks: bounds how fast close() is noticed
         self.idle_gap_s = idle_gap_s
         self.retry_s = retry_s
+        # Host commands from the scanner's manual: its good-read / error indication, sent back
+        # after each decision so the loader hears the verdict in his hand (docs/devices.md).
+        self.good_command = good_command
+        self.bad_command = bad_command
+        self._port: serial.Serial | None = None  # while CONNECTED: acknowledge() writes to it
+        self._write_lock = threading.Lock()
         self.state = ScannerState.MISSING
         self.last_error = ""
         self._stop = threading.Event()
@@ -156,6 +164,27 @@ class SerialScanner(Scanner):
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def acknowledge(self, good: bool) -> bool:
+        """Send the good or bad host command; False when none is configured.
+
+        Call it off the event loop (a write can block for as long as the port's flow control
+        holds it). Raises OSError when the scanner is not connected or the write fails.
+        """
+        command = self.good_command if good else self.bad_command
+        if not command:
+            return False
+        with self._write_lock:
+            port = self._port
+            if port is None:
+                raise OSError(f"scanner {self.name} is not connected")
+            try:
+                port.write(command)
+                port.flush()
+            except serial.SerialException as exc:
+                raise OSError(str(exc)) from exc
+        wire.debug("%s -> %r", self.name, command)
+        return True
+
     def _deliver(self, item: object) -> None:
         loop, queue = self._loop, self._queue
         if loop is None or queue is None:
@@ -191,12 +220,15 @@ class SerialScanner(Scanner):
                 self._stop.wait(self.retry_s)
                 continue
             self._set_state(ScannerState.CONNECTED)
+            self._port = port
             try:
                 self._read_port(port, framer)
             except (serial.SerialException, OSError) as exc:
                 if not self._stop.is_set():  # on close the far end may vanish first: not news
                     self._set_state(ScannerState.DISCONNECTED, str(exc))
             finally:
+                with self._write_lock:
+                    self._port = None
                 dropped = framer.reset()
                 if dropped:
                     log.warning("scanner %s: dropped partial scan %r (port closed)", self.name, dropped)

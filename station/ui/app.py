@@ -32,6 +32,7 @@ from station.core import Station
 from station.dayclose import day_close
 from station.devices import ScannerSlot
 from station.errors import StationError
+from station.feedback import Feedback, FeedbackConfig
 from station.model import Decision
 from station.printing import PrintQueue
 from station.ui.i18n import _
@@ -82,6 +83,7 @@ class StationApp(App[int]):
         *,
         demo_feed: Iterator[str] | None = None,
         kiosk: bool = False,
+        feedback: Feedback | None = None,
     ) -> None:
         # ANSI colours as named: with Textual's mapping a 16-colour console (TERM=linux) showed the
         # wrong ones (red as magenta). The .tcss uses ANSI names only, so a desktop terminal agrees.
@@ -92,6 +94,8 @@ class StationApp(App[int]):
         self.queue = queue
         self.demo_feed = demo_feed
         self.kiosk = kiosk
+        # Sounds, the scanners' own beeps and the bays' lights (station.feedback): never waited for.
+        self.feedback = feedback if feedback is not None else Feedback(FeedbackConfig(), player=None)
         self.sync_text = _("sync: no server configured")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="station-writer")
         self._printer = ThreadPoolExecutor(1, thread_name_prefix="station-printer")
@@ -139,6 +143,7 @@ class StationApp(App[int]):
     async def on_unmount(self) -> None:
         for slot in self.slots:
             slot.scanner.close()
+        self.feedback.close()
         for pool in (self._writer, self._printer, self._reader):
             pool.shutdown(wait=True)
 
@@ -171,6 +176,7 @@ class StationApp(App[int]):
                 self.keyboard_role = new_role
         # The station's clock (a fixed one in tests), in the dock's local time.
         self.dock.show_decision(decision, self.station.clock.now().astimezone().strftime("%H:%M:%S"))
+        self.feedback.decided(decision, role=role, scanner=slot.scanner if slot is not None else None)
         if isinstance(self.screen, TableScreen):
             # The lead's screen stays, but the worker sees the outcome over it and the figures move.
             self.screen.show_scan(decision)
@@ -282,7 +288,8 @@ class StationApp(App[int]):
 
     def status_parts(self, snap: StatusSnapshot) -> list[str]:
         """The status line's parts, most urgent first: what does not fit at 80 columns is the least urgent."""
-        parts = list(snap.printer_alerts)
+        # A printer's fault, then a silent speaker or a dead bay light (station.feedback).
+        parts = [*snap.printer_alerts, *self.feedback.problems()]
         if snap.labels_waiting and not snap.printer_alerts:
             parts.append(_("{n} LABELS WAITING").format(n=snap.labels_waiting))
         if self.planning is not None:

@@ -8,6 +8,7 @@ from station.cli.common import setup_logging
 from station.config import Config
 from station.core import Station
 from station.devices import build_print_queue, build_scanners
+from station.feedback import build_feedback
 from station.ui.app import StationApp
 from station.ui.i18n import set_language
 
@@ -19,7 +20,8 @@ def build_app(
     station = Station.open(config)
     slots = build_scanners(config, demo_codes=demo_codes, interval_s=interval_s)
     queue = build_print_queue(config, station.store)
-    return StationApp(station, slots, queue, demo_feed=demo_codes, kiosk=config.kiosk)
+    feedback = build_feedback(config)
+    return StationApp(station, slots, queue, demo_feed=demo_codes, kiosk=config.kiosk, feedback=feedback)
 
 
 def run_screen(config: Config, *, demo_codes: Iterator[str] | None = None, interval_s: float | None = None) -> int:
