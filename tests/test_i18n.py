@@ -7,6 +7,7 @@ import json
 import string
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -35,7 +36,7 @@ def extracted() -> set[str]:
     return found
 
 
-def french() -> dict[str, object]:
+def french() -> dict[str, Any]:
     with PO.open("rb") as f:
         catalog = read_po(f)
     return {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in catalog if m.id}
