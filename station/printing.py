@@ -151,10 +151,11 @@ def queued_labels(store: Store, *, limit: int = 1000) -> list[QueuedLabel]:
 
 def _fault_words(status: PrinterStatus, delivery: Delivery) -> str:
     words = _WORDS.get(status.state, status.state.value)
-    if status.state is PrinterState.FAULT and status.detail and "~HS" not in status.detail:
-        words = status.detail
     if delivery is Delivery.UNCONFIRMED:
-        return f"last label not confirmed ({words}), check it"
+        # Handed over whole, then silence or a dropped line: only a person can see if it came out.
+        if status.state is PrinterState.FAULT:
+            return "last label not confirmed, check it (a REPRINT follows)"
+        return f"{words}, last label not confirmed (a REPRINT follows)"
     return words
 
 
