@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from drivers.printers.file import FilePrinter
 from station.barcodes import station_code
@@ -71,6 +72,7 @@ def codes_for(scene: str, day: list[Parcel]) -> Iterator[str]:
 async def play(app: StationApp, pilot: Pilot[int], scene: str, day: list[Parcel]) -> None:
     """Drive ``app`` into ``scene`` and let it settle."""
     await pilot.pause()
+    app.dock.query_one(Input).cursor_blink = False  # a still picture: the cursor always shown
     await app._refresh_status()
     if scene in OUTCOME_SCENES:
         for code in codes_for(scene, day):
@@ -94,6 +96,12 @@ async def play(app: StationApp, pilot: Pilot[int], scene: str, day: list[Parcel]
         await _settle_table(app, pilot)
     else:
         raise ValueError(scene)
+    # Let the labels print and the status catch up, so the status line is the same every run.
+    for _ in range(500):
+        if app.queue.pending() == 0:
+            break
+        await pilot.pause(0.02)
+    await app._refresh_status()
     await pilot.pause()
     await pilot.pause()
 

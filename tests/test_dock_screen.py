@@ -160,3 +160,36 @@ async def test_f7_shows_the_day_close_figures(planned: Station, day: list[Parcel
         table = app.screen.query_one(DataTable)
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert sum(r[2] for r in rows) == len(day) and sum(r[3] for r in rows) == 1
+
+
+async def test_a_scan_while_the_lead_has_f2_open_shows_and_moves_the_figures(
+    planned: Station, day: list[Parcel], tmp_path: Path
+) -> None:
+    from station.ui.screens import ScanStrip
+
+    app = make_app(planned, tmp_path)
+    async with app.run_test(size=(80, 25)) as pilot:
+        await pilot.press("f2")
+        await wait_for(
+            lambda: isinstance(app.screen, LanesScreen) and app.screen.query_one(DataTable).row_count > 0, pilot
+        )
+        screen = app.screen
+        await app.process(day[4].tracking_id, device="keyboard")
+        strip = screen.query_one(ScanStrip)
+        assert strip.display and "SORTED" in str(strip.render()) and strip.has_class("good")
+
+        def sorted_total() -> int:
+            table = screen.query_one(DataTable)
+            return sum(int(table.get_row_at(i)[3]) for i in range(table.row_count))
+
+        await wait_for(lambda: sorted_total() == 1, pilot)
+        assert app.screen is screen  # the lead keeps the screen; the worker saw the outcome on it
+
+
+async def test_the_kiosk_shows_only_keys_that_work(planned: Station, tmp_path: Path) -> None:
+    app = make_app(planned, tmp_path)  # kiosk, no demo feed
+    async with app.run_test(size=(80, 25)) as pilot:
+        await pilot.pause()
+        keys = str(app.dock.query_one("#keys").render())
+        assert "F2" in keys and "F7" in keys
+        assert "F5" not in keys and "F10" not in keys
