@@ -14,6 +14,7 @@ import pytest
 
 from drivers.printers import Delivery, Printer, PrinterState
 from drivers.printers.fake_zpl import Behaviour, FakeZplPty, FakeZplTcp, ZplEngine, code128_data
+from drivers.printers.lp import LpPrinter
 from drivers.printers.serial import SerialPrinter
 from drivers.printers.tcp import TcpPrinter
 from station import printing
@@ -203,3 +204,31 @@ def test_a_claimed_printer_is_left_alone_by_another_queue(planned: Station, day:
         assert second.deliver() == 2
     finally:
         fake.close()
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "delivery"),
+    [
+        (Behaviour.NORMAL, Delivery.CONFIRMED),
+        (Behaviour.SLOW_STATUS, Delivery.CONFIRMED),
+        (Behaviour.PAPER_OUT, Delivery.NOT_SENT),
+        (Behaviour.SILENT, Delivery.NOT_SENT),
+        (Behaviour.READ_LABEL_RESET, Delivery.UNCONFIRMED),
+    ],
+)
+@pytest.mark.parametrize("kind", ["serial", "lp"])
+def test_line_printers_confirm_only_what_the_printer_answered(
+    kind: str, behaviour: Behaviour, delivery: Delivery
+) -> None:
+    fake = FakeZplPty(behaviour)
+    try:
+        printer: Printer = (
+            SerialPrinter("2", fake.path, timeout_s=ANSWER_S)
+            if kind == "serial"
+            else LpPrinter("2", fake.path, ANSWER_S)
+        )
+        outcome = printer.print_label(b"^XA^FO10,10^FDx^FS^XZ", ANSWER_S)
+    finally:
+        fake.close()
+    assert outcome.delivery is delivery
+    assert len(fake.printed) == (0 if delivery is Delivery.NOT_SENT else 1)
