@@ -120,6 +120,11 @@ class StationApp(App[int]):
     # ---- lifecycle ------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        # A handheld bound to a van before a restart (or a power cut) still loads that van.
+        bound = self.station.device_roles()
+        for slot in self.slots:
+            if slot.scanner.name in bound:
+                slot.role = str(bound[slot.scanner.name])
         self.push_screen(self.dock)
         for slot in self.slots:
             self.run_worker(self._read_scanner(slot), group="scanners", name=f"scanner {slot.scanner.name}")
@@ -313,6 +318,8 @@ class StationApp(App[int]):
     def _scanner_text(slot: ScannerSlot) -> str:
         scanner = slot.scanner
         if scanner.state is ScannerState.CONNECTED:
+            if slot.role.startswith("load:"):
+                return _("{name}: loads {van}").format(name=scanner.name, van=slot.role[len("load:") :])
             return _("{name} OK").format(name=scanner.name)
         why = getattr(scanner, "last_error", None)
         return f"{scanner.name} {scanner.state.value.upper()}" + (f" ({why})" if why else "")
