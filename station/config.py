@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from station.errors import ConfigError
 from station.feedback import FeedbackConfig, RelayConfig, parse_feedback, parse_relays
 from station.model import Hub, Role, Van
+from station.sync.urls import url_problem
 from station.ui.i18n import LANGUAGES
 
 DATA_DIR_ENV = "STATION_DATA_DIR"
@@ -328,8 +329,9 @@ def parse_config(raw: Mapping[str, Any], data_dir: Path, *, source: Path | None)
     server_r = r.sub("server", SERVER_KEYS)
     if server_r is not None:
         url = server_r.text("url", required=True)
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"config key server.url: expected an http(s) URL, got {url!r}")
+        problem = url_problem(url)
+        if problem is not None:
+            raise ConfigError(f"config key server.url: {problem}")
         server = ServerConfig(
             url=url.rstrip("/"),
             token_file=server_r.path("token_file"),

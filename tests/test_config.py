@@ -34,7 +34,7 @@ def test_the_example_config_has_the_demo_hub_and_12_vans(tmp_path: Path) -> None
         (lambda r: r["vans"][3].pop("capacity"), "config key vans[3].capacity is missing"),
         (lambda r: r["vans"][4].update(lane=1), "vans[4].lane: lane 1 is already van V01's"),
         (lambda r: r["vans"][0].update(shift_start="late"), "vans[0].shift_start: expected a time"),
-        (lambda r: r.update(server={"url": "ftp://x"}), "server.url: expected an http(s) URL"),
+        (lambda r: r.update(server={"url": "ftp://x"}), "server.url: expected an https:// URL"),
         (lambda r: r.update(server={"url": "https://x", "token": "s3cret"}), "server.token: the token never goes"),
         (lambda r: r["scanners"][0].update(role="unload"), "scanners[0].role"),
         (lambda r: r.update(vans=[]), "config key vans is missing"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -126,3 +127,77 @@ def make_test_certs(directory: Path) -> tuple[Path, Path, Path]:
         "-out", "server.pem", "-days", "2", "-extfile", "ext",
     )  # fmt: skip
     return directory / "ca.pem", directory / "server.pem", directory / "server.key"
+
+
+class BadServer:
+    """A loopback server that accepts and never answers (``mode="stall"``) or answers a
+    byte at a time (``mode="trickle"``, one byte every ``every_s``), until :meth:`release`.
+
+    What a hung proxy or a dying link looks like from the station: httpx's per-read
+    timeout never trips on the trickle. ``requests`` counts the connections it holds.
+    """
+
+    def __init__(self, mode: str, *, every_s: float = 0.2) -> None:
+        import threading
+
+        self.mode = mode
+        self.every_s = every_s
+        self.released = threading.Event()
+        self.requests = 0
+        self.got_request = threading.Event()
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+        self._accept = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> BadServer:
+        self._accept.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        self.released.set()
+        self._sock.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        import threading
+
+        while not self.released.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            thread = threading.Thread(target=self._hold, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _hold(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(0.05)
+            try:
+                conn.recv(65_536)
+            except OSError:
+                pass
+            self.requests += 1
+            self.got_request.set()
+            if self.mode == "trickle":
+                try:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+                except OSError:
+                    return
+            while not self.released.wait(self.every_s):
+                if self.mode == "trickle":
+                    try:
+                        conn.sendall(b" ")
+                    except OSError:
+                        return

@@ -8,6 +8,7 @@ repr'd; TLS is always verified, against a company CA file when one is configured
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 from collections.abc import Generator
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 import httpx
 
 from station.errors import SyncError
+from station.sync.urls import url_problem
 
 CREDENTIAL_NAME = "station-token"
 
@@ -66,6 +68,9 @@ class BearerToken(httpx.Auth):
     """
 
     def __init__(self, server: ServerSettings) -> None:
+        problem = url_problem(server.url)
+        if problem is not None:  # the token never leaves for a URL that would show it
+            raise SyncError(f"[server] url: {problem}")
         self._server = server
         self._token = read_token(server)
 
@@ -135,10 +140,48 @@ def client_options(server: ServerSettings, auth: BearerToken) -> dict[str, Any]:
 
 
 def async_client(server: ServerSettings, auth: BearerToken) -> httpx.AsyncClient:
-    """The push's client (the sync task, ``station sync --once``)."""
-    return httpx.AsyncClient(**client_options(server, auth))
+    """The push's and the screen's pull client: every request under one total deadline."""
+    options = client_options(server, auth)
+    # The TLS check lives on the transport; the deadline wraps it (the whole exchange, not per read).
+    inner = httpx.AsyncHTTPTransport(verify=options.pop("verify"))
+    return httpx.AsyncClient(**options, transport=DeadlineTransport(inner, server.timeout_s))
 
 
 def client(server: ServerSettings) -> httpx.Client:
     """The pull's and the publish's client (rare, from the CLI or a screen's worker thread)."""
     return httpx.Client(**client_options(server, BearerToken(server)))
+
+
+# -- what may carry the token, and for how long ------------------------------------------
+
+
+class DeadlineTransport(httpx.AsyncBaseTransport):
+    """A transport whose every request, answer body included, ends within ``deadline_s``.
+
+    httpx's timeouts apply to each read: a server that accepts and never answers costs
+    one read timeout, but one that trickles a byte a second never trips it. Here the whole
+    exchange (connect, send, headers, body) runs under one ``asyncio.timeout``; past it the
+    request is cancelled and reported as a timeout, which sync retries like any other.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, deadline_s: float) -> None:
+        self._inner = inner
+        self._deadline_s = deadline_s
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                response = await self._inner.handle_async_request(request)
+                try:
+                    # Raw bytes: the client decodes Content-Encoding once, from the headers kept below.
+                    body = b"".join([chunk async for chunk in response.aiter_raw()])
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no complete answer within {self._deadline_s:g} s", request=request) from None
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=body, extensions=response.extensions
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
