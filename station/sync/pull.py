@@ -6,12 +6,16 @@ several stations sorts by one plan, which the planning station publishes with
 ``If-Match`` (so it never overwrites a newer plan it has not seen: 412) and the others
 pull. ETags are remembered in ``sync_state``.
 
-Synchronous (httpx.Client): these run from the CLI or a screen's thread worker, rarely,
-never on the scan path.
+A pull is three steps so the network is never on the scan path: read the ETags
+(:func:`day_etags`), ask the server (:func:`fetch_day`: async, no database, every request
+under one total deadline; the screen runs it on its network thread) and take what changed
+(:func:`apply_day`: the writer's thread). :func:`pull_day` does the three for the CLI.
+Publishing (CLI only) uses the synchronous client.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -129,10 +133,10 @@ def _check(response: httpx.Response) -> None:
         raise SyncError(f"central server: {exc.reason}") from exc
 
 
-def _get(client: httpx.Client, path: str, etag: str | None) -> httpx.Response:
+async def _get(client: httpx.AsyncClient, path: str, etag: str | None) -> httpx.Response:
     headers = {"If-None-Match": etag} if etag else {}
     try:
-        return client.get(path, headers=headers)
+        return await client.get(path, headers=headers)
     except httpx.HTTPError as exc:
         raise SyncError(f"central server unreachable: {exc}") from exc
 
@@ -154,39 +158,100 @@ def _version(response: httpx.Response) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def pull_day(station: DayStation, config: PullConfig, *, day: str | None = None) -> PullResult:
-    """Pull the day's manifest and plan when they changed since the last pull."""
-    if config.server is None:
-        raise SyncError("no [server] table in the config")
+@dataclass(frozen=True)
+class DayEtags:
+    """What this station last took of a hub's day (read from ``sync_state``)."""
+
+    hub: str
+    day: str
+    manifest: str | None
+    plan: str | None
+
+
+@dataclass(frozen=True)
+class FetchedDay:
+    """What the server answered, checked and parsed, not yet applied to the station."""
+
+    etags: DayEtags
+    manifest: str  # "updated", "unchanged", "none"
+    manifest_version: int | None
+    manifest_etag: str
+    parcels: list[Parcel] | None
+    plan: str  # "updated", "unchanged", "own", "none"
+    plan_version: int | None
+    plan_etag: str
+    plan_doc: Plan | None
+
+
+def day_etags(station: DayStation, config: PullConfig, *, day: str | None = None) -> DayEtags:
+    """The ETags to send (a database read: the writer's or a reader's thread)."""
     day = day or station.day()
     hub = config.hub.name
     outbox = Outbox(station.store)
-    m_key, p_key = f"manifest_etag:{hub}:{day}", f"plan_etag:{hub}:{day}"
-    with connection.client(config.server) as client:
-        response = _get(client, _day_path(hub, day, "manifest"), outbox.get_state(m_key))
-        manifest, m_version = "none", _version(response)
+    return DayEtags(
+        hub, day, outbox.get_state(f"manifest_etag:{hub}:{day}"), outbox.get_state(f"plan_etag:{hub}:{day}")
+    )
+
+
+async def fetch_day(config: PullConfig, etags: DayEtags) -> FetchedDay:
+    """The network half of a pull: no database, every request under the total deadline.
+
+    Runs on the station's network thread (the screen) or under ``asyncio.run`` (the CLI),
+    never on the thread that commits scans: a server that never answers, or answers a
+    byte at a time, costs this pull its deadline and nothing else.
+    """
+    if config.server is None:
+        raise SyncError("no [server] table in the config")
+    hub, day = etags.hub, etags.day
+    async with connection.async_client(config.server, connection.BearerToken(config.server)) as client:
+        response = await _get(client, _day_path(hub, day, "manifest"), etags.manifest)
+        manifest, m_version, m_etag, parcels = "none", _version(response), "", None
         if response.status_code == 304:
             manifest = "unchanged"
         elif response.status_code != 404:
             _check(response)
             parcels = _pulled_parcels(response, f"the central server's manifest for {hub} on {day}")
-            station.replace_manifest(parcels, version=f"central:{hub}:{day}:v{m_version}", day=date.fromisoformat(day))
-            outbox.set_state(m_key, response.headers.get("ETag", ""))
-            manifest = "updated"
+            m_etag, manifest = response.headers.get("ETag", ""), "updated"
 
-        response = _get(client, _day_path(hub, day, "plan"), outbox.get_state(p_key))
-        plan, p_version = "none", _version(response)
+        response = await _get(client, _day_path(hub, day, "plan"), etags.plan)
+        plan, p_version, p_etag, plan_doc = "none", _version(response), "", None
         if response.status_code == 304:
             plan = "unchanged"
         elif response.status_code != 404:
             _check(response)
+            p_etag = response.headers.get("ETag", "")
             if response.headers.get("X-Published-By") == config.station_id:
                 plan = "own"  # this station published it: its plan is already active
             else:
-                station.save_plan(plan_from_json(response.json()), version=f"central:{hub}:{day}:v{p_version}")
+                try:
+                    plan_doc = plan_from_json(response.json())
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    raise SyncError(f"the central server's plan for {hub} on {day} is not a plan: {exc}") from None
                 plan = "updated"
-            outbox.set_state(p_key, response.headers.get("ETag", ""))
-    return PullResult(day, manifest, m_version, plan, p_version)
+    return FetchedDay(etags, manifest, m_version, m_etag, parcels, plan, p_version, p_etag, plan_doc)
+
+
+def apply_day(station: DayStation, fetched: FetchedDay) -> PullResult:
+    """The database half of a pull (the writer's thread): take what changed, remember the ETags."""
+    hub, day = fetched.etags.hub, fetched.etags.day
+    outbox = Outbox(station.store)
+    if fetched.parcels is not None:
+        version = f"central:{hub}:{day}:v{fetched.manifest_version}"
+        station.replace_manifest(fetched.parcels, version=version, day=date.fromisoformat(day))
+        outbox.set_state(f"manifest_etag:{hub}:{day}", fetched.manifest_etag)
+    if fetched.plan_doc is not None:
+        station.save_plan(fetched.plan_doc, version=f"central:{hub}:{day}:v{fetched.plan_version}")
+    if fetched.plan in ("updated", "own"):
+        outbox.set_state(f"plan_etag:{hub}:{day}", fetched.plan_etag)
+    return PullResult(day, fetched.manifest, fetched.manifest_version, fetched.plan, fetched.plan_version)
+
+
+def pull_day(station: DayStation, config: PullConfig, *, day: str | None = None) -> PullResult:
+    """Pull the day's manifest and plan when they changed since the last pull (the CLI's one call)."""
+    if config.server is None:
+        raise SyncError("no [server] table in the config")
+    etags = day_etags(station, config, day=day)
+    return apply_day(station, asyncio.run(fetch_day(config, etags)))
 
 
 def publish_plan(station: DayStation, config: PullConfig, *, day: str | None = None) -> int:

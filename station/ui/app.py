@@ -105,7 +105,10 @@ class StationApp(App[int]):
         self.last_device = "keyboard"
         self.keyboard_role = "sort"
         self.planning: Any = None  # a PlanningJob while the planner runs
-        self._sync_wake = asyncio.Event()
+        # Push and pull wait on the server in their own thread (never the writer, never this loop).
+        self._network: Any = None  # a station.sync.background.NetworkThread once sync starts
+        self._sync_wake = asyncio.Event()  # lives on the network loop: set through _network.call_soon
+        self._pulling = False
         self._last_alert: str | None = None
         self._print_queued = False
 
@@ -149,6 +152,8 @@ class StationApp(App[int]):
         for slot in self.slots:
             slot.scanner.close()
         self.feedback.close()
+        if self._network is not None:
+            self._network.stop()
         for pool in (self._writer, self._printer, self._reader):
             pool.shutdown(wait=True)
 
@@ -189,7 +194,8 @@ class StationApp(App[int]):
         if decision.outcome.value in ("misload", "cancelled"):
             self.bell()  # the terminal bell: a mis-load must be heard over the dock's noise
         self._print_soon()
-        self._sync_wake.set()  # never blocks: the sync task sends when it can
+        if self._network is not None:  # never blocks: the sync task sends when it can
+            self._network.call_soon(self._sync_wake.set)
         return decision
 
     async def _read_scanner(self, slot: ScannerSlot) -> None:
@@ -205,28 +211,43 @@ class StationApp(App[int]):
     # ---- background work ------------------------------------------------------------
 
     def _start_sync(self) -> None:
+        from station.sync.background import NetworkThread
         from station.sync.task import run_sync
 
         self.sync_text = _("sync: starting")
-        self.run_worker(
-            run_sync(self.station.store, self.station.config, self._on_sync_status, wake=self._sync_wake),
-            group="sync",
-            name="sync",
-            exit_on_error=False,
-        )
-        self.set_interval(PULL_EVERY_S, self._pull_day)
-        self.call_later(self._pull_day)
+        self._network = NetworkThread().start()
+        loop = asyncio.get_running_loop()
+
+        def status(update: Any) -> None:  # on the network thread: hand it to this loop, never wait
+            loop.call_soon_threadsafe(self._on_sync_status, update)
+
+        self._network.submit(run_sync(self.station.store, self.station.config, status, wake=self._sync_wake))
+        self.set_interval(PULL_EVERY_S, self._start_pull)
+        self.call_later(self._start_pull)
+
+    def _start_pull(self) -> None:
+        # A worker, not an awaited callback: awaited, the pull would hold this app's message queue.
+        self.run_worker(self._pull_day(), group="pull", name="pull", exit_on_error=False)
 
     async def _pull_day(self) -> None:
         """Take a newer manifest or plan from the central server (ETag: cheap when nothing changed)."""
-        from station.sync.pull import pull_day
+        from station.sync import pull
 
+        if self._pulling or self._network is None:
+            return  # the last pull is still waiting on the server (up to its deadline)
+        self._pulling = True
         loop = asyncio.get_running_loop()
+        config = self.station.config
         try:
-            result = await loop.run_in_executor(self._writer, pull_day, self.station, self.station.config)
+            # ETags and the result on the writer (quick database work); the asking on the network thread.
+            etags = await loop.run_in_executor(self._writer, pull.day_etags, self.station, config)
+            fetched = await asyncio.wrap_future(self._network.submit(pull.fetch_day(config, etags)))
+            result = await loop.run_in_executor(self._writer, pull.apply_day, self.station, fetched)
         except Exception as exc:  # offline is normal on a dock's Wi-Fi: the next pull tries again
             log.info("manifest/plan pull skipped: %s", exc)
             return
+        finally:
+            self._pulling = False
         if result.manifest == "updated":
             changes = await loop.run_in_executor(self._reader, dock.manifest_changes, self.station, 1)
             if changes:
@@ -242,7 +263,7 @@ class StationApp(App[int]):
             self.notify(_("A new plan arrived from the central server."), timeout=8)
 
     def _on_sync_status(self, status: Any) -> None:
-        """Called by the sync task (on this event loop) whenever its state changes."""
+        """Called (on this event loop, handed over from the network thread) whenever sync's state changes."""
         text = _("sync: {state}").format(state=status.label())
         if status.last_good_sync:
             text += ", " + _("last good {time}").format(time=f"{status.last_good_sync.astimezone():%H:%M}")
