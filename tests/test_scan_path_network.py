@@ -43,9 +43,8 @@ async def scan_times(app: StationApp, first: int) -> list[float]:
 @pytest.mark.parametrize("mode", ["stall", "trickle"])
 async def test_a_scan_never_waits_for_the_central_server(tmp_path: Path, mode: str) -> None:
     # timeout_s 300: per read and in total, longer than the whole test, so the pull is held throughout.
-    config = station_config(tmp_path / "station", "http://127.0.0.1:9", "secret", timeout_s=300.0)
     with BadServer(mode, every_s=0.5) as server:
-        config = dataclasses.replace(config, server=dataclasses.replace(config.server, url=server.url))  # type: ignore[arg-type]
+        config = station_config(tmp_path / "station", server.url, "secret", timeout_s=300.0)
         station = Station.open(config)
         queue = PrintQueue(station.store, {"p": (FilePrinter("p", tmp_path / "labels"), ("sort_label",))})
 

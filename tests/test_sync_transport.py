@@ -17,7 +17,7 @@ from station.core import Station
 from station.errors import ConfigError, SyncError
 from station.sync.backoff import Backoff
 from station.sync.connection import BearerToken
-from station.sync.status import SyncState
+from station.sync.status import SyncState, SyncStatus
 from station.sync.task import push_until_empty
 from station.sync.urls import url_problem
 
@@ -80,7 +80,7 @@ def test_a_push_ends_within_its_deadline_whatever_the_server_does(tmp_path: Path
         config = station_config(tmp_path / "station", server.url, "secret", timeout_s=0.5)
         station = Station.open(config)
         station.scan("1Z999AA10123456784")
-        done: list[object] = []
+        done: list[tuple[SyncStatus, int]] = []
 
         def push() -> None:
             import asyncio
@@ -94,7 +94,7 @@ def test_a_push_ends_within_its_deadline_whatever_the_server_does(tmp_path: Path
         worker.join(timeout=60)  # a hang, not a measurement: the old client never returned here
         assert not worker.is_alive(), "the push did not end while the server was still trickling"
         assert not server.released.is_set() and server.requests >= 1
-        status, pushed = done[0]  # type: ignore[misc]
+        status, pushed = done[0]
         assert pushed == 0 and status.state is SyncState.RETRYING and "no answer within" in (status.reason or "")
         assert station.outbox_backlog() == 1  # kept for the next try
         station.close()
