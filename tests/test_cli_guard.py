@@ -28,6 +28,7 @@ def station_cmd(*args: str | bytes, env: dict[str, str] | None = None) -> subpro
     )
 
 
+@pytest.mark.slow  # runs the station command in subprocesses
 def test_a_scan_of_bytes_that_are_not_utf8_gets_a_decision(tmp_path: Path) -> None:
     d = str(tmp_path / "data")
     result = station_cmd("scan", "--json", b"1Z99\xff", "--data-dir", d)
@@ -46,6 +47,7 @@ def test_text_the_terminal_cannot_encode_is_escaped(tmp_path: Path) -> None:
     assert result.stdout.startswith(b"INVALID Cr\\xe8me")
 
 
+@pytest.mark.slow  # runs the station command in subprocesses
 def test_a_data_dir_that_cannot_be_written_is_a_message(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")

@@ -122,6 +122,7 @@ def console(console_day: tuple[Config, list[Parcel]], tmp_path: Path) -> Iterato
     session.close()
 
 
+@pytest.mark.slow  # the screen in a subprocess on a pty
 def test_the_screen_uses_the_ttys_size_when_stdout_is_a_file(console: Console, tmp_path: Path) -> None:
     screen = console.screen
     console.wait_for("the keys line on the last row", lambda: "F7 day close" in screen.display[29])
@@ -138,6 +139,7 @@ def test_the_screen_uses_the_ttys_size_when_stdout_is_a_file(console: Console, t
     assert abs(screen.display[banner].index("READY TO SCAN") + len("READY TO SCAN") // 2 - 70) <= 1
 
 
+@pytest.mark.slow  # the screen in a subprocess on a pty
 def test_each_outcome_gets_its_ansi_colour_on_a_16_colour_console(
     console: Console, console_day: tuple[Config, list[Parcel]]
 ) -> None:

@@ -8,12 +8,16 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from drivers.printers.fake_zpl import Behaviour, FakeZplTcp, code128_data
 from station.config import example_config_text, load_config
 from station.core import Station
 from station.demo_day import generate_day
 from station.devices import deliver_now
 from tests.conftest import round_robin_plan
+
+pytestmark = pytest.mark.slow  # two station processes printing at once
 
 # Each process scans its parcels and delivers after every scan, as `station scan` does.
 SCANNER = """

@@ -44,8 +44,9 @@ def test_the_font_tables_are_there() -> None:
     assert "É" in LAT15 and "À" in LAT15
 
 
-@pytest.mark.parametrize("language", ["en", "fr"])
-@pytest.mark.parametrize("size", [(80, 25), (240, 67)], ids=["80x25", "240x67"])
+# The inner loop (-m "not slow") keeps one case: English at 80x25; CI runs the four.
+@pytest.mark.parametrize("language", ["en", pytest.param("fr", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("size", [(80, 25), pytest.param((240, 67), marks=pytest.mark.slow)], ids=["80x25", "240x67"])
 async def test_every_screen_uses_only_console_glyphs(
     config: Config, tmp_path: Path, size: tuple[int, int], language: str
 ) -> None:
