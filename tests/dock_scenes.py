@@ -123,7 +123,9 @@ async def _settle_table(app: StationApp, pilot: Pilot[int]) -> None:
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         # The table sizes its columns when idle, after the rows arrive: wait until they fit.
         widths = [max([len(str(row[c])) for row in rows], default=0) for c in range(len(table.columns))]
-        if rows and all(col.content_width >= w for col, w in zip(table.columns.values(), widths, strict=True)):
+        if rows and all(
+            max(col.width, col.content_width) >= w for col, w in zip(table.columns.values(), widths, strict=True)
+        ):
             await pilot.pause(0.05)
             return
     raise AssertionError(f"the lead's table stayed empty on {app.screen!r}")

@@ -190,7 +190,12 @@ class TableScreen(Screen[None]):
     def fill(self, rows: list[tuple[Any, ...]]) -> None:
         table = self.query_one(DataTable)
         cursor = table.cursor_row
-        table.clear()
+        # Columns too, with their widths measured here: Textual's DataTable measures auto widths
+        # when idle and may keep lines it drew before cut to the header's width.
+        labels = [_(c) for c in self.columns]
+        table.clear(columns=True)
+        for i, label in enumerate(labels):
+            table.add_column(label, width=max([len(label), *(len(str(row[i])) for row in rows)]))
         table.add_rows(rows)
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
