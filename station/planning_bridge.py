@@ -1,7 +1,7 @@
 """From the station's day to the planner and back: build the problem, keep the plan.
 
 Owns the bridge between the store (manifest, sorted parcels, the config's vans) and
-``station.planning``. Imports OR-Tools only when a plan is actually made, so the CLI's
+``station.planning``. Imports the planner only when a plan is actually made, so the CLI's
 other commands start fast.
 """
 
@@ -97,6 +97,8 @@ def merge_late_parcels(station: Station, added_ids: tuple[str, ...], *, time_lim
     problem = problem_for(station)
     wanted = set(added_ids)
     new = [p for p in problem.parcels if p.tracking_id in wanted]
-    plan = insert_parcels(problem, previous, new, time_limit_s=time_limit_s)
+    # The placement (milliseconds) is the active plan at once, so a late parcel scanned meanwhile
+    # already has its van; the search's better plan replaces it when done.
+    plan = insert_parcels(problem, previous, new, time_limit_s=time_limit_s, on_placed=station.save_plan)
     station.save_plan(plan)
     return plan

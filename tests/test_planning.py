@@ -226,3 +226,17 @@ def test_windows_are_kept() -> None:
     order = [t for stop in plan.routes[0].stops for t in stop]
     assert order.index("W2") < order.index("W1")
     assert not plan.unplanned
+
+
+def test_a_small_day_stops_when_it_stops_improving() -> None:
+    # The limit is far beyond what six parcels need on any CPU: the search ends by itself.
+    parcels = tuple(parcel(f"S{i}", 0.004 * i, 0.003 * (i % 3)) for i in range(6))
+    points: list[float] = []
+    plan = plan_day(
+        PlanningProblem(HUB, (Van("V1", 1, 10), Van("V2", 2, 10)), parcels),
+        time_limit_s=600,
+        on_progress=lambda p: points.append(p.best_cost),
+    )
+    accounted(plan, parcels)
+    assert plan.seconds < 600
+    assert points and points[-1] == pytest.approx(plan.cost, abs=0.01)

@@ -256,7 +256,7 @@ def insert_parcels(
     new: Sequence[Parcel],
     *,
     time_limit_s: float = 5.0,
-    on_placed: Callable[[Plan], None] | None = None,
+    on_placed: Callable[[Plan], object] | None = None,
     on_progress: Callable[[PlanProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Plan:

@@ -70,8 +70,14 @@ def solve_two_seeds(
             else:
                 state["result"] = value
 
+    polled = [0.0]
+
     def here_stop() -> bool:
-        drain()
+        # Called at every PyVRP iteration: look at the worker's queue a few times a second only.
+        now = time.monotonic()
+        if now - polled[0] >= 0.1:
+            polled[0] = now
+            drain()
         return should_stop is not None and should_stop()
 
     mine = solve_pyvrp(
