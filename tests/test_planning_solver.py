@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import station.planning.decompose as decompose
+import station.planning.search as search
 from station.model import Hub, Parcel, Van
 from station.planning import PlanningProblem, PlanningSettings, plan_day
 from station.planning.instance import Load, VrpInstance, VrpSolution, route_cost
@@ -136,6 +137,20 @@ def test_every_backend_keeps_locks_whatever_the_time(backend: str, time_limit_s:
     for node, (vehicle,) in locks.items():
         assert node in sol.routes[vehicle]
     assert not sol.violations
+    assert progress and progress[-1][1] == sol.cost
+
+
+def test_two_seeds_on_two_cores_keep_locks_and_report_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "second_core_free", lambda: True)  # whatever the machine's load now
+    base = cvrp(90, 11, capacity=40, vehicles=14)
+    locks = {5: (3,), 17: (3,), 40: (9,)}
+    inst = VrpInstance(base.distance, base.loads, base.num_vehicles, base.xy, allowed=locks)
+    progress: list[tuple[float, int]] = []
+    sol = solve(inst, time_limit_s=3.0, on_improve=lambda t, c: progress.append((t, c)))
+    assert sol.backend == "pyvrp x2"
+    check_feasible(inst, sol)
+    for node, (vehicle,) in locks.items():
+        assert node in sol.routes[vehicle]
     assert progress and progress[-1][1] == sol.cost
 
 

@@ -2,8 +2,8 @@
 
 This is the one entry point both the city day and the benchmark call (``solve``). Backends:
 
-- ``"auto"`` (the default): PyVRP, on both cores when the day is big enough to pay for a second
-  process (``seeds.py``); measured the best of what the station has (docs/planning.md).
+- ``"auto"`` (the default): PyVRP, on both cores (``seeds.py``) when the day is big enough to pay
+  for a second process and a second core is free (``second_core_free``), else one search.
 - ``"pyvrp"``: one PyVRP search in this process.
 - ``"ortools"``: OR-Tools; one model when small, sectors on two cores when large (``decompose``).
 
@@ -15,6 +15,7 @@ When an engine found nothing at all, the plan is built by cheapest insertion alo
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -30,6 +31,18 @@ StopCheck = Callable[[], bool]
 BACKENDS = ("auto", "pyvrp", "ortools")
 # Below this many customers a second process costs more (about a second to start) than it brings.
 TWO_SEEDS_MIN = 60
+
+
+def second_core_free() -> bool:
+    """True when a second search would get a core of its own rather than halve the first one's.
+
+    Measured on the shared 2-core bench machine (load 10, Linux autogroup: CPU is shared per
+    session, not per process): two seeds in two processes were worse than one search on all six
+    held-out X instances measured (docs/planning.md), as each got half the CPU. On a station Pi
+    the planner has its cores to itself and the load stays low.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores >= 2 and os.getloadavg()[0] <= cores - 1
 
 
 def solve(
@@ -86,7 +99,7 @@ def _engine(
 ) -> VrpSolution:
     if backend not in BACKENDS:
         raise ValueError(f"unknown planning backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "auto" and workers >= 2 and inst.size - 1 >= TWO_SEEDS_MIN:
+    if backend == "auto" and workers >= 2 and inst.size - 1 >= TWO_SEEDS_MIN and second_core_free():
         from station.planning.seeds import solve_two_seeds
 
         return solve_two_seeds(
