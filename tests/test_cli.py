@@ -64,6 +64,7 @@ def test_init_import_plan_scan_report(tmp_path: Path, manifest: Path, capsys: py
     assert report["sorted"] == 1 and report["manifest"] == 30 and len(report["not_scanned"]) == 29
 
 
+@pytest.mark.slow  # runs the planning solver
 def test_plan_lists_vans_used_and_groups_unplanned_by_reason(
     tmp_path: Path, manifest: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -143,7 +143,7 @@ def test_every_backend_keeps_locks_whatever_the_time(backend: str, time_limit_s:
 def test_two_seeds_on_two_cores_keep_locks_and_report_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search, "second_core_free", lambda: True)  # whatever the machine's load now
     base = cvrp(90, 11, capacity=40, vehicles=14)
-    locks = {5: (3,), 17: (3,), 40: (9,)}
+    locks: dict[int, tuple[int, ...]] = {5: (3,), 17: (3,), 40: (9,)}
     inst = VrpInstance(base.distance, base.loads, base.num_vehicles, base.xy, allowed=locks)
     progress: list[tuple[float, int]] = []
     sol = solve(inst, time_limit_s=3.0, on_improve=lambda t, c: progress.append((t, c)))
