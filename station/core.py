@@ -392,7 +392,7 @@ class Station:
             r["tracking_id"]
             for r in q(
                 "SELECT tracking_id FROM parcels p WHERE cancelled = 0 AND NOT EXISTS "
-                f"(SELECT 1 FROM events e WHERE e.tracking_id = p.tracking_id AND e.day = {TODAY}) "
+                f"(SELECT 1 FROM events e WHERE e.tracking_id = p.tracking_id AND +e.day = {TODAY}) "
                 "ORDER BY tracking_id LIMIT ?",
                 (list_limit,),
             )

@@ -35,7 +35,13 @@ TODAY = "(SELECT value FROM meta WHERE key = 'day')"
 # An event that counts: of today, and not undone (an undone event stays but no longer counts).
 # Written ``e.{COUNTS}``: the alias qualifies undone_by; ``day`` resolves to the same events
 # table, the only one in these queries with a day column.
-COUNTS = f"undone_by IS NULL AND day = {TODAY}"
+#
+# ``+day``: the unary plus keeps SQLite off the (day, kind) index here. With it, a lookup of
+# one parcel's events (already sorted? loaded?) read every event of the day instead of the
+# parcel's own few through (tracking_id, kind): 0.8 ms a sort scan at 3,000 events, a load
+# scan growing with the van's parcels times the day's loads, a second for the report. A
+# count over the whole day scans the table once instead, which stays in milliseconds.
+COUNTS = f"undone_by IS NULL AND +day = {TODAY}"
 IS_SORTED = f"kind = '{EventKind.SORTED}' AND {COUNTS}"
 IS_LOADED = f"kind = '{EventKind.LOADED}' AND {COUNTS}"
 # Sorted or loaded: the parcel is committed to its van (a new plan keeps it there).
