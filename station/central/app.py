@@ -34,8 +34,11 @@ from starlette.types import Receive, Scope, Send
 
 from station.central.faults import Fault, FaultQueue
 from station.central.storage import CentralStore, Versioned
-from station.central.tokens import Role, StationRole, SystemRole, Tokens
+from station.central.tokens import DriverRole, Holder, Role, StationRole, SystemRole, Tokens
+from station.central.tracking_routes import Tracking
+from station.central.tracking_store import TrackingStore
 from station.central.validation import EVENT_KINDS, check_event, check_manifest, check_plan
+from station.central.webhooks import WebhookPolicy
 
 __all__ = ["EVENT_KINDS", "CentralApp", "ServerLimits", "create_app"]
 
@@ -108,7 +111,7 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
 
 
-def _forbidden(role: Role, what: str) -> JSONResponse:
+def _forbidden(role: Holder, what: str) -> JSONResponse:
     return _error(403, f"{role.describe()} may not {what}")
 
 
@@ -128,8 +131,10 @@ class CentralApp:
         self.limits = limits
         self.faults = faults
         self.in_flight: set[tuple[str, str]] = set()
+        # Told after events or a manifest are stored: tracking looks for status changes at once.
+        self.on_change: Callable[[], None] = lambda: None
 
-    def role_for(self, request: Request) -> Role | None:
+    def role_for(self, request: Request) -> Holder | None:
         header = request.headers.get("Authorization", "")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
@@ -137,11 +142,16 @@ class CentralApp:
         return self.tokens.role_for(presented.strip())
 
     def who(self, request: Request) -> tuple[str, str] | None:
-        """("station", id) or ("system", name) for the request's token: what tracking's routes ask."""
+        """("station", id), ("system", name) or ("driver", id) for the request's token: what
+        tracking's routes ask."""
         role = self.role_for(request)
         if role is None:
             return None
-        return ("system", role.name) if isinstance(role, SystemRole) else ("station", role.station_id)
+        if isinstance(role, SystemRole):
+            return ("system", role.name)
+        if isinstance(role, DriverRole):
+            return ("driver", role.driver_id)
+        return ("station", role.station_id)
 
     def guarded(self, route: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -153,6 +163,8 @@ class CentralApp:
             role = self.role_for(request)
             if role is None:
                 return _error(401, "missing or unknown bearer token", headers={"WWW-Authenticate": "Bearer"})
+            if isinstance(role, DriverRole):
+                return _forbidden(role, "use the station protocol (a driver's token posts deliveries only)")
             try:
                 response = await handler(request, role, fault)
             except BodyTooLarge:
@@ -251,6 +263,7 @@ class CentralApp:
                 # Nothing of the batch is applied: the client quarantines the named events, resends the rest.
                 return JSONResponse({"error": "invalid events", "errors": errors}, status_code=422)
             stored = self.store.apply_batch(station_id, key, digest, events)
+            self.on_change()
             return JSONResponse(stored.body, status_code=stored.status)
         finally:
             self.in_flight.discard(marker)
@@ -334,6 +347,7 @@ class CentralApp:
         version = self.store.put_versioned(table, hub, day, body, station_id=publisher, if_version=if_version)
         if version is None:
             return _error(412, "the document changed since you read it; pull and retry")
+        self.on_change()
         etag = _etag(Versioned(version, ""))
         return JSONResponse({"version": version}, headers={"ETag": etag, "X-Version": str(version)})
 
@@ -401,9 +415,12 @@ def create_app(
     limits: ServerLimits | None = None,
     enable_fault_admin: bool = False,
     store: CentralStore | None = None,
+    allow_private_webhooks: bool = False,
+    webhook_policy: WebhookPolicy | None = None,
 ) -> Starlette:
     """The server. ``app.state.faults`` is always there for tests in the same process;
-    ``POST /_faults`` only when ``enable_fault_admin`` (never in a pilot)."""
+    ``POST /_faults`` only when ``enable_fault_admin`` (never in a pilot). Tracking's routes
+    (docs/tracking.md) share the database and run their webhook loop in the app's lifespan."""
     store = store or CentralStore.in_dir(data_dir)
     central = CentralApp(store, tokens, limits or ServerLimits(), FaultQueue())
     day = "/v1/hubs/{hub}/days/{day}"
@@ -419,7 +436,15 @@ def create_app(
     ]
     if enable_fault_admin:
         routes.append(Route("/_faults", central.faults_route, methods=["GET", "POST", "DELETE"]))
-    app = Starlette(routes=routes)
+    tracking = Tracking(
+        TrackingStore(store.path, Path(data_dir) / "photos"),
+        central.who,
+        allow_private_webhooks=allow_private_webhooks,
+        policy=webhook_policy,
+    )
+    central.on_change = tracking.nudge
+    app = Starlette(routes=routes + tracking.routes(), lifespan=tracking.lifespan)
+    app.state.tracking = tracking
     app.state.store = store
     app.state.faults = central.faults
     app.state.central = central

@@ -49,6 +49,7 @@ def serve(
     log_level: str = "info",
     certfile: Path | None = None,
     keyfile: Path | None = None,
+    allow_private_webhooks: bool = False,
 ) -> None:
     """Serve until stopped; HTTPS when a certificate and key are given.
 
@@ -57,7 +58,13 @@ def serve(
     """
     tokens = read_tokens(tokens_file)
     check_tls_files(certfile, keyfile)
-    app = create_app(Path(data_dir), tokens, limits=limits, enable_fault_admin=enable_fault_admin)
+    app = create_app(
+        Path(data_dir),
+        tokens,
+        limits=limits,
+        enable_fault_admin=enable_fault_admin,
+        allow_private_webhooks=allow_private_webhooks,
+    )
     # One worker: the SQLite store is one connection guarded by a lock.
     uvicorn.run(
         app,

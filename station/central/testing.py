@@ -16,7 +16,8 @@ from pathlib import Path
 from station.central.app import ServerLimits, create_app
 from station.central.server import ServerThread
 from station.central.storage import CentralStore
-from station.central.tokens import Role, StationRole, SystemRole, Tokens, add_token, hash_token
+from station.central.tokens import DriverRole, Holder, StationRole, SystemRole, Tokens, add_token, hash_token
+from station.central.webhooks import WebhookPolicy
 from station.config import Config, ServerConfig, load_config
 from station.model import Parcel
 
@@ -61,6 +62,7 @@ class Central:
     hubs: dict[str, str]  # station id -> hub
     system_token: str  # the company system's (SYSTEM): it writes manifests
     data_dir: Path
+    driver_tokens: dict[str, str] = dataclasses.field(default_factory=dict)  # driver id -> token
 
     @property
     def url(self) -> str:
@@ -87,9 +89,13 @@ def running_central(
     limits: ServerLimits | None = None,
     ssl_certfile: Path | None = None,
     ssl_keyfile: Path | None = None,
+    drivers: Sequence[str] = (),
+    allow_private_webhooks: bool = False,
+    webhook_policy: WebhookPolicy | None = None,
 ) -> Iterator[Central]:
     """A real server on loopback. Stations are given as ids (all of the demo hub) or as
-    station id -> hub; one company system (:data:`SYSTEM`) is always there."""
+    station id -> hub; one company system (:data:`SYSTEM`) is always there; ``drivers``
+    get driver tokens (proof of delivery)."""
     if isinstance(station_ids, dict):
         hubs = dict(station_ids)
     else:
@@ -97,12 +103,21 @@ def running_central(
     tokens = {sid: secrets.token_urlsafe(24) for sid in hubs}
     system_token = secrets.token_urlsafe(24)
     store = CentralStore.in_dir(data_dir)
-    roles: dict[str, Role] = {hash_token(tokens[sid]): StationRole(sid, hub) for sid, hub in hubs.items()}
+    driver_tokens = {did: secrets.token_urlsafe(24) for did in drivers}
+    roles: dict[str, Holder] = {hash_token(tokens[sid]): StationRole(sid, hub) for sid, hub in hubs.items()}
     roles[hash_token(system_token)] = SystemRole(SYSTEM)
-    app = create_app(data_dir, Tokens(roles), limits=limits, store=store)
+    roles.update({hash_token(tok): DriverRole(did) for did, tok in driver_tokens.items()})
+    app = create_app(
+        data_dir,
+        Tokens(roles),
+        limits=limits,
+        store=store,
+        allow_private_webhooks=allow_private_webhooks,
+        webhook_policy=webhook_policy,
+    )
     thread = ServerThread(app, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile).start()
     try:
-        yield Central(thread, store, tokens, hubs, system_token, data_dir)
+        yield Central(thread, store, tokens, hubs, system_token, data_dir, driver_tokens)
     finally:
         thread.stop()
         store.close()

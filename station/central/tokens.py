@@ -3,8 +3,10 @@
 Owns the roles of docs/sync-protocol.md. A *station* token is bound to one station id and
 its hub: it pushes that station's events, reads its hub's manifest and plan and publishes
 its hub's plan. A *system* token belongs to one of the company's systems (the TMS that
-writes manifests). The file holds only SHA-256 hashes of the tokens, so a copy of it
-(a backup, a support ticket) grants nothing; a token is shown once, when it is made.
+writes manifests, subscribes to webhooks). A *driver* token belongs to a driver's app: it
+posts proof of delivery and nothing else (docs/tracking.md). The file holds only SHA-256
+hashes of the tokens, so a copy of it (a backup, a support ticket) grants nothing; a token
+is shown once, when it is made.
 
 The file is TOML::
 
@@ -15,6 +17,10 @@ The file is TOML::
 
     [[systems]]
     name = "tms"
+    token_sha256 = "<64 hex digits>"
+
+    [[drivers]]
+    id = "drv-7"
     token_sha256 = "<64 hex digits>"
 
 A malformed file is refused whole, with its line and the reason (:class:`TokensError`):
@@ -30,6 +36,7 @@ import os
 import re
 import secrets
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,7 +73,18 @@ class SystemRole:
         return f"system {self.name}"
 
 
-Role = StationRole | SystemRole
+@dataclass(frozen=True)
+class DriverRole:
+    """A driver's app: posts proof of delivery (docs/tracking.md), nothing of the station protocol."""
+
+    driver_id: str
+
+    def describe(self) -> str:
+        return f"driver {self.driver_id}"
+
+
+Role = StationRole | SystemRole  # who may speak the station protocol
+Holder = Role | DriverRole  # anyone the tokens file lists
 
 
 def hash_token(token: str) -> str:
@@ -76,19 +94,19 @@ def hash_token(token: str) -> str:
 class Tokens:
     """Token hash -> role. Lookups hash the presented token; the file never holds a token."""
 
-    def __init__(self, roles: dict[str, Role] | None = None) -> None:
-        self._by_hash: dict[str, Role] = dict(roles or {})
+    def __init__(self, roles: Mapping[str, Holder] | None = None) -> None:
+        self._by_hash: dict[str, Holder] = dict(roles or {})
 
-    def role_for(self, presented: str) -> Role | None:
+    def role_for(self, presented: str) -> Holder | None:
         digest = hash_token(presented)
-        found: Role | None = None
+        found: Holder | None = None
         for known, role in self._by_hash.items():
             # Every entry compared in constant time: no timing hint of a near miss.
             if hmac.compare_digest(known, digest):
                 found = role
         return found
 
-    def roles(self) -> list[Role]:
+    def roles(self) -> list[Holder]:
         return list(self._by_hash.values())
 
 
@@ -118,14 +136,20 @@ def parse_tokens(text: str, *, name: str = "tokens file") -> Tokens:
     except tomllib.TOMLDecodeError as exc:
         # tomllib says "(at line N, column M)": that is the line the reader needs.
         raise TokensError(f"{name}: not valid TOML: {exc}") from None
-    unknown = set(doc) - {"stations", "systems"}
+    unknown = set(doc) - {"stations", "systems", "drivers"}
     if unknown:
         tables = ", ".join(sorted(unknown))
-        raise TokensError(f"{name}: unknown table(s) {tables}: expected [[stations]] and [[systems]]")
-    roles: dict[str, Role] = {}
+        raise TokensError(f"{name}: unknown table(s) {tables}: expected [[stations]], [[systems]] and [[drivers]]")
+    roles: dict[str, Holder] = {}
     ids: set[str] = set()
     systems: set[str] = set()
-    for table, keys in (("stations", {"id", "hub", "token_sha256"}), ("systems", {"name", "token_sha256"})):
+    drivers: set[str] = set()
+    expected = (
+        ("stations", {"id", "hub", "token_sha256"}),
+        ("systems", {"name", "token_sha256"}),
+        ("drivers", {"id", "token_sha256"}),
+    )
+    for table, keys in expected:
         entries = doc.get(table, [])
         if not isinstance(entries, list):
             raise TokensError(f"{name}: '{table}' must be an array of tables ([[{table}]])")
@@ -149,8 +173,13 @@ def parse_tokens(text: str, *, name: str = "tokens file") -> Tokens:
                     raise ValueError(f"{where}: token_sha256 must be 64 lower-case hex digits (a SHA-256, not a token)")
                 if digest in roles:
                     raise ValueError(f"{where}: the same token is already given to {roles[digest].describe()}")
-                role: Role
-                if table == "stations":
+                role: Holder
+                if table == "drivers":
+                    role = DriverRole(_name(entry, "id", where))
+                    if role.driver_id in drivers:
+                        raise ValueError(f"{where}: driver {role.driver_id} is listed twice")
+                    drivers.add(role.driver_id)
+                elif table == "stations":
                     role = StationRole(_name(entry, "id", where), _name(entry, "hub", where))
                     if role.station_id in ids:
                         raise ValueError(f"{where}: station {role.station_id} is listed twice")
@@ -184,14 +213,21 @@ def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def add_token(path: Path, *, station: str | None = None, hub: str | None = None, system: str | None = None) -> str:
-    """Append a station (with its hub) or a system to the tokens file; return the new token.
+def add_token(
+    path: Path,
+    *,
+    station: str | None = None,
+    hub: str | None = None,
+    system: str | None = None,
+    driver: str | None = None,
+) -> str:
+    """Append a station (with its hub), a system or a driver to the tokens file; return the new token.
 
     The token itself is returned once and never stored: only its SHA-256 goes in the file.
     The file is checked before and after, so a mistake never leaves it unusable.
     """
-    if (station is None) == (system is None):
-        raise TokensError("give either a station (with its hub) or a system")
+    if [station, system, driver].count(None) != 2:
+        raise TokensError("give one of a station (with its hub), a system or a driver")
     if station is not None and not hub:
         raise TokensError("a station token needs the station's hub (--hub)")
     path = Path(path)
@@ -202,13 +238,17 @@ def add_token(path: Path, *, station: str | None = None, hub: str | None = None,
             raise TokensError(f"{path}: station {station} already has a token; remove its entry to replace it")
         if system is not None and isinstance(role, SystemRole) and role.name == system:
             raise TokensError(f"{path}: system {system} already has a token; remove its entry to replace it")
+        if driver is not None and isinstance(role, DriverRole) and role.driver_id == driver:
+            raise TokensError(f"{path}: driver {driver} already has a token; remove its entry to replace it")
     token = secrets.token_urlsafe(32)
     if station is not None:
         assert hub is not None
         entry = f"[[stations]]\nid = {_toml_string(station)}\nhub = {_toml_string(hub)}\n"
-    else:
-        assert system is not None
+    elif system is not None:
         entry = f"[[systems]]\nname = {_toml_string(system)}\n"
+    else:
+        assert driver is not None
+        entry = f"[[drivers]]\nid = {_toml_string(driver)}\n"
     entry += f'token_sha256 = "{hash_token(token)}"\n'
     after = before + ("\n" if before and not before.endswith("\n\n") else "") + entry
     parse_tokens(after, name=str(path))  # names and hubs checked by the same rules as at start

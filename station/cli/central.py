@@ -20,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--data-dir", type=Path, required=True, help="where central.db is kept")
     serve.add_argument(
-        "--tokens", type=Path, required=True, help="TOML tokens file: [[stations]], [[systems]] (see: central token)"
+        "--tokens",
+        type=Path,
+        required=True,
+        help="TOML tokens file: [[stations]], [[systems]], [[drivers]] (see: central token)",
     )
     serve.add_argument("--certfile", type=Path, help="serve HTTPS with this certificate (PEM, chain included)")
     serve.add_argument("--keyfile", type=Path, help="the certificate's private key (PEM)")
@@ -32,13 +35,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept POST /_faults (tests only: never on a pilot server)",
     )
+    serve.add_argument(
+        "--allow-private-webhooks",
+        action="store_true",
+        help="let webhooks call loopback and private addresses (a system on the hub's own network; tests)",
+    )
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=run_serve)
-    token = sub.add_parser("token", help="add a station or a company system to the tokens file; print its token once")
+    token = sub.add_parser(
+        "token", help="add a station, a company system or a driver to the tokens file; print its token once"
+    )
     token.add_argument("--tokens", type=Path, required=True, help="the TOML tokens file (created when missing)")
     who = token.add_mutually_exclusive_group(required=True)
     who.add_argument("--station", help="station id (with --hub)")
-    who.add_argument("--system", help="a company system's name (writes manifests)")
+    who.add_argument("--system", help="a company system's name (writes manifests, subscribes to webhooks)")
+    who.add_argument("--driver", help="a driver's id (their app posts proof of delivery)")
     token.add_argument("--hub", help="the station's hub, as in its config's [hub] name")
     token.set_defaults(func=run_token)
     stats = sub.add_parser("stats", help="events held per station and duplicate requests answered")
@@ -55,7 +66,9 @@ def run_serve(args: argparse.Namespace) -> int:
     # Read the tokens here first: a wrong file is the operator's mistake, told in one line
     # (TokensError names the file, the line and the reason).
     if not read_tokens(args.tokens).roles():
-        raise ConfigError(f"--tokens {args.tokens}: no [[stations]] or [[systems]] entry; nobody could connect")
+        raise ConfigError(
+            f"--tokens {args.tokens}: no [[stations]], [[systems]] or [[drivers]] entry; nobody could connect"
+        )
 
     serve(
         args.host,
@@ -67,6 +80,7 @@ def run_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         certfile=args.certfile,
         keyfile=args.keyfile,
+        allow_private_webhooks=args.allow_private_webhooks,
     )
     return 0
 
@@ -74,10 +88,13 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_token(args: argparse.Namespace) -> int:
     from station.central.tokens import add_token
 
-    if args.system is not None and args.hub is not None:
-        raise ConfigError("--hub belongs to a station; a system reads every hub")
-    token = add_token(args.tokens, station=args.station, hub=args.hub, system=args.system)
-    who = f"station {args.station} of hub {args.hub}" if args.station else f"system {args.system}"
+    if args.station is None and args.hub is not None:
+        raise ConfigError("--hub belongs to a station")
+    token = add_token(args.tokens, station=args.station, hub=args.hub, system=args.system, driver=args.driver)
+    if args.station:
+        who = f"station {args.station} of hub {args.hub}"
+    else:
+        who = f"system {args.system}" if args.system else f"driver {args.driver}"
     # The only time the token is shown: the file keeps its SHA-256 alone.
     print(f"token for {who} (shown once; give it to them, it is not stored):")
     print(token)
