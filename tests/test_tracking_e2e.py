@@ -137,6 +137,7 @@ def chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProce
     return subprocess.run([CHROMIUM, *flags, *extra, url], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # drains the outbox, waits out a webhook retry, starts Chromium twice
 def test_a_day_seen_by_senders_and_receivers(
     tmp_path: Path, central: Central, receiver: tuple[WebhookReceiver, str]
 ) -> None:
