@@ -167,9 +167,12 @@ def test_each_outcome_gets_its_ansi_colour_on_a_16_colour_console(
     console.wait_for("WRONG VAN", lambda: console.row_of("WRONG VAN") == 1)
     console.wait_for("the bell", lambda: console.screen.bells > bells)
 
-    def alarm_on() -> bool:  # it flashes: reversed every other half second
-        alarm = console.cell("WRONG VAN")
-        return bool(alarm.reverse and alarm.blink and alarm.fg == "red")
+    def alarm_on() -> bool:  # the band flashes red and white: wait for red
+        row = console.row_of("WRONG VAN")
+        assert row is not None
+        word = console.cell("WRONG VAN")
+        band = console.screen.buffer[row][0]
+        return bool(word.reverse and word.blink and word.bg == "red" and band.bg == "red")
 
-    console.wait_for("WRONG VAN red, reversed and blinking", alarm_on)
-    assert console.row_of("Take it to VAN V01, LANE 1") is not None
+    console.wait_for("WRONG VAN on a red band, reversed and blinking", alarm_on)
+    console.wait_for("the instruction", lambda: console.row_of("Take it to VAN V01, LANE 1") is not None)

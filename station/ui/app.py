@@ -35,7 +35,7 @@ from station.errors import StationError
 from station.feedback import Feedback, FeedbackConfig
 from station.model import Decision
 from station.printing import PrintQueue
-from station.ui.i18n import _
+from station.ui.i18n import _, ngettext
 from station.ui.screens import DayCloseScreen, DockScreen, ExceptionsScreen, LanesScreen, TableScreen, keys_help
 from station.ui.terminal import use_console_glyphs
 from station.ui.widgets import LaneProgress, StatusLine
@@ -317,7 +317,9 @@ class StationApp(App[int]):
         # A printer's fault, then a silent speaker or a dead bay light (station.feedback).
         parts = [*snap.printer_alerts, *self.feedback.problems()]
         if snap.labels_waiting and not snap.printer_alerts:
-            parts.append(_("{n} LABELS WAITING").format(n=snap.labels_waiting))
+            parts.append(
+                ngettext("{n} LABEL WAITING", "{n} LABELS WAITING", snap.labels_waiting).format(n=snap.labels_waiting)
+            )
         if self.planning is not None:
             points = self.planning.progress()
             best = (
@@ -332,7 +334,7 @@ class StationApp(App[int]):
         parts.append(_("scanner: {scanners}").format(scanners=scanners))
         parts.append(_("printer: {printers}").format(printers=", ".join(snap.printers) or _("none")))
         parts.append(self.sync_text)
-        parts.append(_("{n} events to send").format(n=snap.backlog))
+        parts.append(ngettext("{n} event to send", "{n} events to send", snap.backlog).format(n=snap.backlog))
         return parts
 
     @staticmethod

@@ -90,13 +90,14 @@ class BigLane(Widget):
 class OutcomeBanner(Static):
     """The outcome's word on its colour; an alarm also blinks, and flashes for a few seconds.
 
-    The blink is the terminal's (a console may show it as a bright background instead), the
-    flash is ours: the banner swaps between reversed and plain twice a second.
+    The alarm's word is reversed and blinks (the terminal's blink: a console may show it as a
+    bright background instead); the flash is ours: the red band turns white and back twice a
+    second for a few seconds.
     """
 
     DEFAULT_CSS = """
     OutcomeBanner { height: 3; width: 1fr; content-align: center middle; text-style: bold; }
-    OutcomeBanner.alarm.-flash { text-style: bold; }
+    OutcomeBanner.alarm.-flash { background: ansi_bright_white; color: ansi_red; }
     """
     FLASHES = 12
 
@@ -108,7 +109,7 @@ class OutcomeBanner(Static):
         self.remove_class(*LOOK_CLASSES, "-flash")
         self.add_class(look)
         # Textual's CSS text-style loses blink on the way out; a styled text keeps it.
-        self.update(Text(word, style="blink") if look == "alarm" else word)
+        self.update(Text(word, style="reverse blink") if look == "alarm" else word)
         self._flashes_left = self.FLASHES if look == "alarm" else 0
 
     def on_mount(self) -> None:
