@@ -115,6 +115,15 @@ def test_each_station_pushes_its_own_events_for_its_hub_and_any_day(central: Cen
     assert central.store.stats()["events"] == {"dock-1": 2, "pn-1": 1}
 
 
+def test_the_hub_leads_resolved_and_returned_events_are_accepted(central: Central) -> None:
+    """Issue 19: they were refused as "unknown kind" and quarantined at the station."""
+    resolved = event(seq=1, kind="resolved", outcome="command", role="lead", device="screen", van="V02", lane=2)
+    returned = event(seq=2, kind="returned", outcome="command", role="lead", device="screen", van=None, lane=None)
+    with as_station(central, "dock-1") as d1:
+        r = push(d1, resolved, returned)
+    assert r.status_code == 200 and r.json() == {"accepted": 2, "duplicates": 0}
+
+
 def test_a_station_cannot_push_for_another_station(central: Central) -> None:
     with as_station(central, "dock-2") as d2:
         assert push(d2, event("dock-1"), station_id="dock-1").status_code == 403

@@ -10,7 +10,8 @@ A pull is three steps so the network is never on the scan path: read the ETags
 (:func:`day_etags`), ask the server (:func:`fetch_day`: async, no database, every request
 under one total deadline; the screen runs it on its network thread) and take what changed
 (:func:`apply_day`: the writer's thread). :func:`pull_day` does the three for the CLI.
-Publishing (CLI only) uses the synchronous client.
+Publishing a plan (the CLI) goes under the same deadline; :func:`publish_manifest` (what a
+company's system does: the tests and the demo) uses the synchronous client.
 """
 
 from __future__ import annotations
@@ -254,6 +255,15 @@ def pull_day(station: DayStation, config: PullConfig, *, day: str | None = None)
     return apply_day(station, asyncio.run(fetch_day(config, etags)))
 
 
+async def _put(server: ServerSettings, path: str, content: str, headers: dict[str, str]) -> httpx.Response:
+    """One PUT under the total deadline (the async client's), as the pulls are."""
+    async with connection.async_client(server, connection.BearerToken(server)) as client:
+        try:
+            return await client.put(path, content=content, headers=headers)
+        except httpx.HTTPError as exc:
+            raise SyncError(f"central server unreachable: {exc}") from exc
+
+
 def publish_plan(station: DayStation, config: PullConfig, *, day: str | None = None) -> int:
     """Publish this station's active plan for the hub's day; returns the new version.
 
@@ -271,14 +281,10 @@ def publish_plan(station: DayStation, config: PullConfig, *, day: str | None = N
     p_key = f"plan_etag:{hub}:{day}"
     seen = outbox.get_state(p_key)
     headers = {"Content-Type": "application/json", "If-Match": seen or '"v0"'}
-    with connection.client(config.server) as client:
-        try:
-            response = client.put(_day_path(hub, day, "plan"), content=json.dumps(plan_to_json(plan)), headers=headers)
-        except httpx.HTTPError as exc:
-            raise SyncError(f"central server unreachable: {exc}") from exc
-        if response.status_code == 412:
-            raise SyncError("another station published a newer plan for this day: pull it first (station sync --pull)")
-        _check(response)
+    response = asyncio.run(_put(config.server, _day_path(hub, day, "plan"), json.dumps(plan_to_json(plan)), headers))
+    if response.status_code == 412:
+        raise SyncError("another station published a newer plan for this day: pull it first (station sync --pull)")
+    _check(response)
     outbox.set_state(p_key, response.headers.get("ETag", ""))
     return int(response.json()["version"])
 
