@@ -1,9 +1,9 @@
 """The command barcodes a dock worker scans instead of typing, and the sheet that carries them.
 
-Owns the catalogue (code -> meaning) and the printed sheet (ZPL, and a plain-text
-fallback). What a command *does* is the core's business (``station.core``); this module
-only names them. Exception reasons are written the way the central server and the
-exceptions screen show them.
+Owns the catalogue (code -> meaning) and what goes on the printed sheet (laid out by
+``station.labels``; a plain-text fallback here). What a command *does* is
+``station.dock.apply_station_code``'s business; this module only names them. Exception
+reasons are written the way the central server and the exceptions screen show them.
 """
 
 from __future__ import annotations
