@@ -335,7 +335,7 @@ class PrintQueue:
         return True
 
     def _note(self, name: str, status: PrinterStatus, delivery: Delivery) -> None:
-        before = (self._statuses[name], self._faults[name], name in self._back)
+        before = (self._statuses[name].state, self._faults[name], name in self._back)
         self._statuses[name] = status
         if delivery is Delivery.CONFIRMED:
             if self._faults[name] is not None:
@@ -347,7 +347,8 @@ class PrintQueue:
         else:
             self._faults[name] = _fault_words(status, delivery)
             self._back.discard(name)
-        if before != (self._statuses[name], self._faults[name], name in self._back) and self.on_change is not None:
+        # Only what the screen shows: a fresh detail string alone is no news to a worker.
+        if before != (status.state, self._faults[name], name in self._back) and self.on_change is not None:
             try:
                 self.on_change()
             except Exception:  # the screen going away must not stop printing
@@ -356,6 +357,7 @@ class PrintQueue:
     def refresh_status(self) -> None:
         for name, (printer, _) in self.printers.items():
             status = printer.status()
+            before = (self._statuses[name].state, self._faults[name], name in self._back)
             self._statuses[name] = status
             if status.ok and self._faults[name] is not None:
                 # Answering again: say so now; the waiting labels go on the next delivery.
@@ -363,10 +365,10 @@ class PrintQueue:
                 self._back.add(name)
             elif not status.ok and self._waiting(name):
                 self._faults[name] = _fault_words(status, Delivery.NOT_SENT)
-            if self.on_change is not None:
+            if before != (status.state, self._faults[name], name in self._back) and self.on_change is not None:
                 try:
                     self.on_change()
-                except Exception:
+                except Exception:  # the screen going away must not stop printing
                     log.debug("printer change listener failed", exc_info=True)
 
     def close(self) -> None:
