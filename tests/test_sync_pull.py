@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import time
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
 
 import station.sync  # noqa: F401
 from station.central.testing import Central, running_central, station_config
+from station.clock import FixedClock
 from station.core import Station
 from station.errors import ManifestError, SyncError
 from station.model import Parcel, Plan, Route
@@ -62,8 +63,33 @@ def test_manifest_is_pulled_once_per_version(tmp_path: Path, central: Central) -
     assert s1.parcels()[0].codes == ("ORD0",) and s1.parcels()[0].window_start == time(9, 0)
     assert pull_day(s1, s1.config, day=DAY).manifest == "unchanged"  # 304
     central.publish_manifest(hub, DAY, parcels(3))
-    assert pull_day(s1, s1.config, day=DAY).manifest_version == 2
+    # Cancelling 2 of 5 open parcels is past max_cancel_share: a pull never forces it.
+    refused = pull_day(s1, s1.config, day=DAY)
+    assert refused.manifest == "refused" and refused.refused and "TRK0003" in refused.refused
+    assert len(s1.parcels()) == 5
+    assert pull_day(s1, s1.config, day=DAY).manifest == "refused"  # asked again, not forgotten as seen
+    forced = pull_day(s1, s1.config, day=DAY, force=True)
+    assert forced.manifest_version == 2 and forced.refused is None
     assert len(s1.parcels()) == 3
+
+
+def test_pull_asks_for_the_hubs_today_and_starts_it(tmp_path: Path, central: Central) -> None:
+    clock = FixedClock(datetime(2026, 11, 25, 22, 30, tzinfo=UTC))  # 23:30 in Paris: still the 25th
+    config = station_config(tmp_path / "S1", central.url, central.tokens["S1"], station_id="S1")
+    s1 = Station.open(dataclasses.replace(config, timezone="Europe/Paris"), clock=clock)
+    hub = s1.config.hub.name
+    central.publish_manifest(hub, DAY, parcels(4))
+    assert pull_day(s1, s1.config).day == DAY and s1.day() == DAY
+    central.publish_manifest(hub, "2026-11-26", parcels(2))
+    assert pull_day(s1, s1.config).manifest == "unchanged"  # the hub's date has not moved yet
+    clock.at = datetime(2026, 11, 25, 23, 5, tzinfo=UTC)  # 00:05 in Paris
+    moved = pull_day(s1, s1.config)
+    assert (moved.day, moved.manifest, moved.previous_day) == ("2026-11-26", "updated", DAY)
+    assert s1.day() == "2026-11-26" and len(s1.parcels()) == 2
+    # Yesterday's manifest asked for by name is refused: the day has passed.
+    central.publish_manifest(hub, DAY, parcels(5))
+    late = pull_day(s1, s1.config, day=DAY)
+    assert late.manifest == "refused" and s1.day() == "2026-11-26"
 
 
 def test_plan_published_by_one_station_is_pulled_by_the_other(tmp_path: Path, central: Central) -> None:

@@ -25,6 +25,9 @@ def register(subparsers: Subparsers) -> None:
     mode.add_argument("--status", action="store_true", help="backlog, last good sync, quarantined events")
     mode.add_argument("--pull", action="store_true", help="pull the day's manifest and plan if they changed")
     mode.add_argument("--publish-plan", action="store_true", help="publish this station's plan to the hub")
+    p.add_argument(
+        "--force", action="store_true", help="--pull: take a manifest that would cancel more than max_cancel_share"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--max-failures", type=int, default=3, help="--once: failed retries in a row before giving up")
     p.set_defaults(func=cmd_sync)
@@ -101,9 +104,9 @@ def _pull_or_publish(args: argparse.Namespace, config: Any, store: Any) -> int:
         version = publish_plan(station, config)
         _print(args, {"plan_version": version}, f"plan published as version {version}")
         return 0
-    result = pull_day(station, config)
+    result = pull_day(station, config, force=args.force)
     _print(args, result.to_json(), result.describe())
-    return 0
+    return 1 if result.refused else 0
 
 
 def _forever(config: Any, store: Any) -> int:

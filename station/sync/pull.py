@@ -10,6 +10,14 @@ A pull is three steps so the network is never on the scan path: read the ETags
 (:func:`day_etags`), ask the server (:func:`fetch_day`: async, no database, every request
 under one total deadline; the screen runs it on its network thread) and take what changed
 (:func:`apply_day`: the writer's thread). :func:`pull_day` does the three for the CLI.
+
+The day asked for is the hub's today (``[hub] timezone``), or the station's day when that is
+later: a screen left running overnight moves to the new day as soon as the server has its
+manifest. A pulled manifest goes through :func:`station.days.import_day` like a file: a later
+day starts it, an earlier one is refused, and one that would cancel more than ``[station]
+max_cancel_share`` of the day is refused (a pull never forces: nobody is there to check the
+file; ``station sync --pull --force`` takes it once the lead has). A refused manifest's ETag is
+not remembered, so the server's next version is taken as soon as it is fixed.
 Publishing a plan (the CLI) goes under the same deadline; :func:`publish_manifest` (what a
 company's system does: the tests and the demo) uses the synchronous client.
 """
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -25,6 +34,7 @@ from urllib.parse import quote
 
 import httpx
 
+from station import days
 from station.errors import ManifestError, SyncError
 from station.manifest import parcel_record, parse_document
 from station.model import Hub, Parcel, Plan, Route
@@ -32,6 +42,8 @@ from station.sync import connection
 from station.sync.connection import ServerSettings
 from station.sync.outbox import Outbox
 from station.sync.targets import PushFailure, raise_for
+
+log = logging.getLogger(__name__)
 
 
 class PullConfig(Protocol):
@@ -48,6 +60,10 @@ class DayStation(Protocol):
 
     @property
     def store(self) -> Any: ...
+    @property
+    def config(self) -> Any: ...
+    @property
+    def clock(self) -> Any: ...
     def day(self) -> str: ...
     def replace_manifest(self, parcels: list[Parcel], *, version: str, day: date | None = None) -> Any: ...
     def save_plan(self, plan: Plan, *, version: str | None = None) -> int: ...
@@ -57,10 +73,12 @@ class DayStation(Protocol):
 @dataclass(frozen=True)
 class PullResult:
     day: str
-    manifest: str  # "updated", "unchanged", "none"
+    manifest: str  # "updated", "unchanged", "none", "refused"
     manifest_version: int | None
-    plan: str  # "updated", "unchanged", "own", "none"
+    plan: str  # "updated", "unchanged", "own", "none", "waiting" (its day's manifest is not here yet)
     plan_version: int | None
+    previous_day: str | None = None  # set when the pulled manifest started ``day``
+    refused: str | None = None  # why the pulled manifest was refused (nothing changed)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -69,8 +87,10 @@ class PullResult:
         return (
             f"{self.day}: manifest {self.manifest}"
             + (f" (version {self.manifest_version})" if self.manifest_version else "")
+            + (f", new day (previous {self.previous_day})" if self.previous_day else "")
             + f", plan {self.plan}"
             + (f" (version {self.plan_version})" if self.plan_version else "")
+            + (f"\nrefused: {self.refused}" if self.refused else "")
         )
 
 
@@ -184,9 +204,16 @@ class FetchedDay:
     plan_doc: Plan | None
 
 
+def day_to_pull(station: DayStation) -> str:
+    """The hub's today (its time zone), or the station's day when that is later (imported ahead)."""
+    today = days.hub_today(station.config, station.clock.now())
+    current = days.current_day(station)  # type: ignore[arg-type]
+    return max(today, current).isoformat() if current else today.isoformat()
+
+
 def day_etags(station: DayStation, config: PullConfig, *, day: str | None = None) -> DayEtags:
     """The ETags to send (a database read: the writer's or a reader's thread)."""
-    day = day or station.day()
+    day = day or day_to_pull(station)
     hub = config.hub.name
     outbox = Outbox(station.store)
     return DayEtags(
@@ -232,27 +259,50 @@ async def fetch_day(config: PullConfig, etags: DayEtags) -> FetchedDay:
     return FetchedDay(etags, manifest, m_version, m_etag, parcels, plan, p_version, p_etag, plan_doc)
 
 
-def apply_day(station: DayStation, fetched: FetchedDay) -> PullResult:
-    """The database half of a pull (the writer's thread): take what changed, remember the ETags."""
+def apply_day(station: DayStation, fetched: FetchedDay, *, force: bool = False) -> PullResult:
+    """The database half of a pull (the writer's thread): take what changed, remember the ETags.
+
+    The manifest goes through :func:`station.days.import_day` (``force`` only from the CLI);
+    a refused one changes nothing and is reported in ``refused``. A plan is taken only for
+    the station's day: a plan for a day whose manifest is not here yet waits (``"waiting"``).
+    """
     hub, day = fetched.etags.hub, fetched.etags.day
     outbox = Outbox(station.store)
+    manifest, previous, refused = fetched.manifest, None, None
     if fetched.parcels is not None:
         version = f"central:{hub}:{day}:v{fetched.manifest_version}"
-        station.replace_manifest(fetched.parcels, version=version, day=date.fromisoformat(day))
-        outbox.set_state(f"manifest_etag:{hub}:{day}", fetched.manifest_etag)
-    if fetched.plan_doc is not None:
-        station.save_plan(fetched.plan_doc, version=f"central:{hub}:{day}:v{fetched.plan_version}")
-    if fetched.plan in ("updated", "own"):
-        outbox.set_state(f"plan_etag:{hub}:{day}", fetched.plan_etag)
-    return PullResult(day, fetched.manifest, fetched.manifest_version, fetched.plan, fetched.plan_version)
+        try:
+            done = days.import_day(
+                station,  # type: ignore[arg-type]
+                fetched.parcels,
+                day=date.fromisoformat(day),
+                version=version,
+                force=force,
+            )
+        except ManifestError as exc:
+            manifest, refused = "refused", f"the central server's manifest for {day} (v{fetched.manifest_version}): "
+            refused += str(exc.args[0]) if exc.args else "refused"
+            log.warning("pulled manifest refused: %s", refused)
+        else:
+            previous = done.previous_day.isoformat() if done.previous_day else None
+            outbox.set_state(f"manifest_etag:{hub}:{day}", fetched.manifest_etag)
+    plan = fetched.plan
+    if plan in ("updated", "own") and station.day() != day:
+        plan = "waiting"  # the ETag is not remembered: asked again once the day's manifest is here
+    else:
+        if fetched.plan_doc is not None:
+            station.save_plan(fetched.plan_doc, version=f"central:{hub}:{day}:v{fetched.plan_version}")
+        if plan in ("updated", "own"):
+            outbox.set_state(f"plan_etag:{hub}:{day}", fetched.plan_etag)
+    return PullResult(day, manifest, fetched.manifest_version, plan, fetched.plan_version, previous, refused)
 
 
-def pull_day(station: DayStation, config: PullConfig, *, day: str | None = None) -> PullResult:
+def pull_day(station: DayStation, config: PullConfig, *, day: str | None = None, force: bool = False) -> PullResult:
     """Pull the day's manifest and plan when they changed since the last pull (the CLI's one call)."""
     if config.server is None:
         raise SyncError("no [server] table in the config")
     etags = day_etags(station, config, day=day)
-    return apply_day(station, asyncio.run(fetch_day(config, etags)))
+    return apply_day(station, asyncio.run(fetch_day(config, etags)), force=force)
 
 
 async def _put(server: ServerSettings, path: str, content: str, headers: dict[str, str]) -> httpx.Response:

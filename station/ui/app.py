@@ -109,6 +109,7 @@ class StationApp(App[int]):
         self._network: Any = None  # a station.sync.background.NetworkThread once sync starts
         self._sync_wake = asyncio.Event()  # lives on the network loop: set through _network.call_soon
         self._pulling = False
+        self._last_refusal: str | None = None
         self._last_alert: str | None = None
         self._print_queued = False
 
@@ -248,6 +249,16 @@ class StationApp(App[int]):
             return
         finally:
             self._pulling = False
+        if result.refused and result.refused != self._last_refusal:
+            # Shown once per refusal, not at every pull: the lead checks the server's file or forces it.
+            self.notify(
+                _("Manifest from the central server refused: {reason}").format(reason=result.refused),
+                severity="error",
+                timeout=20,
+            )
+        self._last_refusal = result.refused
+        if result.previous_day:
+            self.notify(_("New day {day}: the manifest for today arrived.").format(day=result.day), timeout=15)
         if result.manifest == "updated":
             changes = await loop.run_in_executor(self._reader, dock.manifest_changes, self.station, 1)
             if changes:
