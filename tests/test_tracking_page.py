@@ -74,3 +74,12 @@ def test_the_page_loads_nothing_from_elsewhere_and_escapes_everything() -> None:
     assert '"><b>' not in html
     form = form_page("en", tracking_id='"><img src=x>', error="No parcel matches")
     assert '"><img' not in form and 'role="alert"' in form
+
+
+def test_a_failed_attempt_without_photo_shows_no_empty_delivery_box() -> None:
+    listing = Listing("P1", "69007", "Lyon", T0)
+    attempt = Delivery(str(uuid.uuid4()), "P1", "failed_attempt", T0 + timedelta(hours=2), reason="nobody at home")
+    found = derive("P1", listing, [], [attempt])
+    assert found is not None
+    html = tracking_page(found, "en", postal_code="69007")
+    assert "<h2>Delivery</h2>" not in html and "Delivery attempted" in html and "nobody at home" in html

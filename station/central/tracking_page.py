@@ -249,7 +249,8 @@ def tracking_page(
             media_type, data = photo
             encoded = base64.b64encode(data).decode()
             parts.append(f'<img alt="{escape(w["photo"])}" src="data:{media_type};base64,{encoded}">')
-        delivery = f"<section>{''.join(parts)}</section>"
+        if len(parts) > 1:  # a failed attempt without photo has nothing to show here
+            delivery = f"<section>{''.join(parts)}</section>"
     body = (
         f"<h1>{escape(w['title'])}</h1>"
         f'<div class="now" style="background:{_TONE.get(found.status, "#2a5db0")}">'
