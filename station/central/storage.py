@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS events (
     payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_station_seq ON events (station_id, seq);
+-- A parcel's events, for its tracking status: without it every status read scanned all events.
+CREATE INDEX IF NOT EXISTS events_tracking ON events (tracking_id, station_id, seq);
 CREATE TABLE IF NOT EXISTS idempotency (
     station_id TEXT NOT NULL,
     key TEXT NOT NULL,
