@@ -169,6 +169,8 @@ class FakeZplPty(ZplEngine):
     """
 
     def __init__(self, behaviour: Behaviour = Behaviour.NORMAL) -> None:
+        # A change of behaviour waits for the reader's current turn: once set, it holds.
+        self._turn = threading.Lock()
         super().__init__()
         self.behaviour = behaviour
         self.master, self.slave = os.openpty()
@@ -181,15 +183,12 @@ class FakeZplPty(ZplEngine):
     def _serve(self) -> None:
         buffer = b""
         while not self._stop.is_set():
-            if self.behaviour is Behaviour.SILENT:
+            with self._turn:
+                chunk = self._read_turn()
+            if chunk is None:
                 self._stop.wait(0.05)
                 continue
-            readable, _, _ = select.select([self.master], [], [], 0.05)
-            if not readable:
-                continue
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError:
+            if not chunk:
                 return
             self.received += len(chunk)
             if self.behaviour in (Behaviour.READ_100_CLOSE, Behaviour.READ_100_RESET):
@@ -206,6 +205,26 @@ class FakeZplPty(ZplEngine):
                 if self.behaviour is Behaviour.SLOW_STATUS:
                     self._stop.wait(self.slow_s)
                 os.write(self.master, answer)
+
+    @property
+    def behaviour(self) -> Behaviour:
+        return self._behaviour
+
+    @behaviour.setter
+    def behaviour(self, value: Behaviour) -> None:
+        with self._turn:
+            self._behaviour = value
+
+    def _read_turn(self) -> bytes | None:
+        """What the printer reads in one turn: None if nothing (or it does not read), b"" if closed."""
+        if self._behaviour is Behaviour.SILENT:
+            return None
+        if not select.select([self.master], [], [], 0.05)[0]:
+            return None
+        try:
+            return os.read(self.master, 4096)
+        except OSError:
+            return b""
 
     def _drain(self) -> None:
         while select.select([self.master], [], [], 0)[0]:

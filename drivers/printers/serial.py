@@ -61,6 +61,9 @@ class SerialPrinter(Printer):
                 deadline = time.monotonic() + self.answer_timeout_s
                 while not zpl_status.is_complete(answer) and time.monotonic() < deadline:
                     answer += port.read(max(1, port.in_waiting))
+                # Answers to earlier queries that came late may be queued behind: take them all.
+                while zpl_status.is_complete(answer) and (more := port.read(port.in_waiting or 1)):
+                    answer += more
         except serial.SerialTimeoutException:
             return zpl_status.NO_ANSWER
         except (serial.SerialException, OSError) as exc:

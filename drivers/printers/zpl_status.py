@@ -81,8 +81,13 @@ class HostStatus:
 
 
 def is_complete(answer: bytes) -> bool:
-    """True once all three strings have arrived (a reader stops waiting then)."""
-    return answer.count(ETX) >= 3
+    """True once all three strings have arrived (a reader stops waiting then).
+
+    Counted from the first STX: the tail of an earlier, late answer on a serial line is not
+    part of this one.
+    """
+    start = answer.find(STX)
+    return start >= 0 and answer.count(ETX, start) >= 3
 
 
 def _fields(answer: bytes) -> list[list[str]]:
@@ -117,6 +122,8 @@ def _number(value: str) -> int:
 def parse_host_status(answer: bytes) -> HostStatus:
     """Parse the three ``~HS`` strings; raise :class:`ZplStatusError` if they are not that."""
     strings = _fields(answer)
+    if len(strings) > 3 and len(strings) % 3 == 0:
+        strings = strings[-3:]  # late answers to earlier queries came first: the last one is the news
     if len(strings) < 2:
         raise ZplStatusError(f"~HS answer has {len(strings)} of 3 strings: {answer!r}")
     one, two = strings[0], strings[1]
