@@ -130,7 +130,7 @@ class Station:
                 return dock.apply_station_code(ledger, db, identity, code=code, device=device, role=role)
             facts = ledger.lookup(db, identity)
             if load_van is None:
-                verdict = decide_sort(identity, facts, self.config.exception_lane)
+                verdict = decide_sort(identity, facts, self.config.exception_lane, day_passed=self._day_passed(db))
             else:
                 verdict = decide_load(
                     identity, facts, ledger.van_facts(db, load_van, facts), self.config.exception_lane
@@ -143,6 +143,13 @@ class Station:
                 ledger.queue_sort_label(db, facts, event_id=decision.event_id)
             ledger.remember(db, device, facts.tracking_id if facts else None, decision.event_id)
         return decision
+
+    def _day_passed(self, db: sqlite_utils.Database) -> bool:
+        """The hub's date has moved past the station's day (a fresh station has no day: False)."""
+        from station.days import hub_today
+
+        row = db.execute("SELECT value FROM meta WHERE key = 'day'").fetchone()
+        return row is not None and hub_today(self.config, self.clock.now()).isoformat() > str(row[0])
 
     def device_roles(self) -> dict[str, Role]:
         """Each device's role bound today by a scanned van code or SORT (kept across restarts)."""

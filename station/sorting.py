@@ -12,6 +12,9 @@ from station.barcodes import Identity, ParcelCode, StationCode, Unreadable
 from station.model import EventKind, Outcome
 
 NO_PLAN_REASON = "no plan yet: ask the hub lead to plan the day"
+# The station still works on a day the hub's date has moved past (no manifest for today yet):
+# a sort scan must not send today's parcel to a lane of yesterday's plan.
+NO_MANIFEST_REASON = "no manifest for today yet: keep the parcel and tell the hub lead"
 UNKNOWN_REASON = "unknown parcel: not in today's manifest, put it in the exception lane"
 
 
@@ -46,13 +49,22 @@ class Verdict:
     right_lane: int | None = None
 
 
-def decide_sort(identity: Identity, facts: ParcelFacts | None, exception_lane: int) -> Verdict:
-    """The sort scanner's decision for one scan."""
+def decide_sort(
+    identity: Identity, facts: ParcelFacts | None, exception_lane: int, *, day_passed: bool = False
+) -> Verdict:
+    """The sort scanner's decision for one scan.
+
+    ``day_passed``: the hub's date is later than the station's day (its manifest not here yet).
+    """
     if isinstance(identity, Unreadable):
         return Verdict(Outcome.INVALID, EventKind.EXCEPTION, lane=exception_lane, reason=identity.reason)
     if isinstance(identity, StationCode):
         return Verdict(Outcome.COMMAND, EventKind.COMMAND, reason=f"station code: {identity.kind} {identity.value}")
     assert isinstance(identity, ParcelCode)
+    if day_passed and not identity.problem:
+        if facts is None:
+            return Verdict(Outcome.NO_PLAN, EventKind.EXCEPTION, reason=NO_MANIFEST_REASON)
+        return Verdict(Outcome.NO_PLAN, EventKind.ARRIVED, facts.tracking_id, reason=NO_MANIFEST_REASON)
     if facts is None:
         reason = identity.problem or UNKNOWN_REASON
         outcome = Outcome.INVALID if identity.problem else Outcome.UNKNOWN

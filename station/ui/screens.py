@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from station.model import Decision, Outcome
+from station.sorting import NO_MANIFEST_REASON
 from station.ui.i18n import N_, _, ngettext
 from station.ui.widgets import (
     LOOK_CLASSES,
@@ -127,6 +128,8 @@ def instruction_for(decision: Decision) -> str:
             return _("Not in today's manifest: put it in the exception lane {lane}.").format(lane=d.lane)
         case Outcome.INVALID:
             return _("The label could not be read: scan it again.")
+        case Outcome.NO_PLAN if d.reason == NO_MANIFEST_REASON:
+            return _("No manifest for today yet: keep the parcel and tell the hub lead.")
         case Outcome.NO_PLAN if d.lane is None:
             return _("No plan yet: keep the parcel and tell the hub lead.")
         case Outcome.NO_PLAN:
