@@ -62,7 +62,7 @@ def text_sheet(vans: tuple[Van, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def zpl_sheets(vans: tuple[Van, ...], day: date, station_id: str) -> bytes:
+def zpl_sheets(vans: tuple[Van, ...], day: date, station_id: str, language: str = "en") -> bytes:
     """The command codes as labels, four codes per 4x6 in. label, Code 128 each."""
     codes = [labels.CommandCode(row["code"], row["meaning"]) for row in catalogue(vans)]
-    return labels.command_sheet(codes=codes, day=day, station_id=station_id)
+    return labels.command_sheet(codes=codes, day=day, station_id=station_id, language=language)

@@ -100,7 +100,7 @@ class DayClose:
                 )
         return buf.getvalue()
 
-    def to_zpl(self, station_id: str) -> bytes:
+    def to_zpl(self, station_id: str, language: str = "en") -> bytes:
         """The day-close summary as one label: a line per van."""
         return labels.day_close_summary(
             day=self.day or "",
@@ -108,6 +108,7 @@ class DayClose:
             vans=self.vans,
             not_in_manifest=len(self.not_in_manifest),
             open_exceptions=self.open_exceptions,
+            language=language,
         )
 
 

@@ -277,7 +277,9 @@ def load_list_zpl(ledger: Ledger, db: sqlite_utils.Database, van: Van) -> bytes:
         [van.id],
     ).fetchall()
     lines = [labels.LoadListLine(stop, tid, address, bool(loaded)) for stop, tid, address, loaded in rows]
-    return labels.load_list(van=van.id, lane=van.lane, day=ledger.day(db), lines=lines)
+    return labels.load_list(
+        van=van.id, lane=van.lane, day=ledger.day(db), lines=lines, language=ledger.config.rules.language
+    )
 
 
 # ---- the hub lead's exceptions ------------------------------------------------------------

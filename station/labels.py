@@ -9,6 +9,10 @@ A sort label has the lane and the stop in type big enough to read across the doc
 a Code 128 of the tracking id (so a re-scan of the label finds the parcel), a short address
 and the date. Text fields go through ``^FH`` hex escapes so an address with ``^`` or ``~`` in
 it cannot end the field or inject a command.
+
+The words on the labels are in the station's language (``[station] language``, passed in as
+``language``; English by default), from the screen's gettext catalogs (``station.ui.i18n``).
+``^CI28`` makes the field data UTF-8, so French capitals such as É print as themselves.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import date
 from typing import Protocol
 
 from station import barcodes
+from station.ui.i18n import N_, translation
 
 DPI = 203
 
@@ -89,7 +94,9 @@ def sort_label(
     day: date,
     station_id: str,
     size: LabelSize = LabelSize(),
+    language: str = "en",
 ) -> bytes:
+    _ = translation(language).gettext
     w, d = size.width_dots, size.dots
     barcode = code128_field(tracking_id)
     # The widest bars that fit across the label (a 30-character id does not fit at 3 dots).
@@ -97,12 +104,12 @@ def sort_label(
     module = next((m for m in (d(3), d(2)) if (code128_modules(barcode) + quiet) * m <= w - d(60)), max(1, d(1)))
     parts = [
         *size.header(),
-        _text(size, 30, 30, 50, "LANE"),
+        _text(size, 30, 30, 50, _("LANE")),
         _text(size, 30, 80, 420, str(lane), 300),
-        _text(size, 470, 30, 50, "STOP"),
+        _text(size, 470, 30, 50, _("STOP")),
         _text(size, 470, 80, 260, str(stop), 180),
         f"^FO{d(20)},{d(520)}^GB{w - d(40)},{d(6)},{d(6)}^FS",
-        _text(size, 30, 550, 80, f"VAN {van}"),
+        _text(size, 30, 550, 80, _("VAN {van}").format(van=van)),
         # The tracking id exactly as the manifest has it: a re-scan of the label finds the parcel.
         f"^FO{d(30)},{d(670)}^BY{module}^BCN,{d(170)},Y,N,N^FD{barcode}^FS",
         _text(size, 30, 920, 44, address),
@@ -192,13 +199,15 @@ def code128_modules(field: str) -> int:
     return symbols * 11 + 11 + 13  # the start code is counted above; check digit and stop here
 
 
-def mark_reprint(payload: bytes) -> bytes:
+def mark_reprint(payload: bytes, language: str = "en") -> bytes:
     """The same labels with REPRINT across each, for a label that may have printed already."""
+    _ = translation(language).gettext
+    word = field_text(_("REPRINT"), 20)
     text = payload.decode("utf-8", errors="replace")
     width = int(m.group(1)) if (m := re.search(r"\^PW(\d+)", text)) else 812
     length = int(m.group(1)) if (m := re.search(r"\^LL(\d+)", text)) else 1218
     height = max(20, length // 17)
-    mark = f"^FO{width // 27},{round(length * 0.85)}^A0N,{height},{height}^FR^FD*** REPRINT ***^FS\n^XZ"
+    mark = f"^FO{width // 27},{round(length * 0.85)}^A0N,{height},{height}^FR^FH^FD*** {word} ***^FS\n^XZ"
     return text.replace("^XZ", mark).encode("utf-8")
 
 
@@ -210,12 +219,24 @@ class LoadListLine:
     loaded: bool
 
 
-def load_list(*, van: str, lane: int, day: str, lines: Sequence[LoadListLine], size: LabelSize = LabelSize()) -> bytes:
+def load_list(
+    *,
+    van: str,
+    lane: int,
+    day: str,
+    lines: Sequence[LoadListLine],
+    size: LabelSize = LabelSize(),
+    language: str = "en",
+) -> bytes:
     """A van's departure list: every planned stop, loaded or not, as many labels as it takes."""
+    _ = translation(language).gettext
     per_label = max(1, (size.height_design - 100) // 50)
     labels = []
     for start in range(0, max(len(lines), 1), per_label):
-        parts = [*size.header(), _text(size, 30, 20, 50, f"VAN {van}  LANE {lane}  {day}")]
+        parts = [
+            *size.header(),
+            _text(size, 30, 20, 50, _("VAN {van}  LANE {lane}  {day}").format(van=van, lane=lane, day=day)),
+        ]
         for i, line in enumerate(lines[start : start + per_label]):
             mark = "OK " if line.loaded else "-- "
             text = f"{mark}{line.stop:>3} {field_text(line.tracking_id, 22)} {field_text(line.address, 28)}"
@@ -231,13 +252,22 @@ class CommandCode:
     meaning: str
 
 
-def command_sheet(*, codes: Sequence[CommandCode], day: date, station_id: str, size: LabelSize = LabelSize()) -> bytes:
+def command_sheet(
+    *,
+    codes: Sequence[CommandCode],
+    day: date,
+    station_id: str,
+    size: LabelSize = LabelSize(),
+    language: str = "en",
+) -> bytes:
     """Command codes as labels, a Code 128 each with its meaning above it."""
+    _ = translation(language).gettext
+    title = _("COMMAND CODES  {day}  {station}").format(day=day.isoformat(), station=station_id)
     per_label = max(1, (size.height_design - 90) // 280)
     d = size.dots
     labels = []
     for start in range(0, len(codes), per_label):
-        parts = [*size.header(), _text(size, 30, 20, 40, f"COMMAND CODES  {day.isoformat()}  {station_id}")]
+        parts = [*size.header(), _text(size, 30, 20, 40, title)]
         for i, command in enumerate(codes[start : start + per_label]):
             y = 90 + i * 280
             parts.append(_text(size, 30, y, 44, command.meaning, limit=50))
@@ -246,6 +276,10 @@ def command_sheet(*, codes: Sequence[CommandCode], day: date, station_id: str, s
         parts.append("^XZ")
         labels.append(parts)
     return _done(labels)
+
+
+# Over "{lane:>4} {van:<7} {planned:>4} {sorted:>4} {loaded:>4} {missing:>4} {misloads:>4}".
+DAY_CLOSE_COLUMNS = N_("LANE VAN     PLAN SORT LOAD MISS MISLOAD")
 
 
 class VanLine(Protocol):
@@ -275,19 +309,25 @@ def day_close_summary(
     not_in_manifest: int,
     open_exceptions: int,
     size: LabelSize = LabelSize(),
+    language: str = "en",
 ) -> bytes:
     """The day-close summary as one label: a line per van (as many as the label holds)."""
+    _ = translation(language).gettext
     rows = max(1, (size.height_design - 180) // 34)
     shown = vans[:rows]
     parts = [
         *size.header(),
-        _text(size, 30, 20, 44, f"DAY CLOSE {day}  {station_id}"),
-        _text(size, 30, 80, 30, "LANE VAN     PLAN SORT LOAD MISS MISLOAD", 26),
+        _text(size, 30, 20, 44, _("DAY CLOSE {day}  {station}").format(day=day, station=station_id)),
+        # The column heads stand over the figures below: a translation keeps each word's place.
+        _text(size, 30, 80, 30, _(DAY_CLOSE_COLUMNS), 26),
     ]
     for i, v in enumerate(shown):
         figures = f"{v.planned:>4} {v.sorted:>4} {v.loaded:>4} {v.missing:>4} {v.misloads:>4}"
         parts.append(_escaped(size, 30, 120 + i * 34, 30, 26, f"{v.lane:>4} {field_text(v.van, 7):<7} {figures}"))
     y = 130 + len(shown) * 34
-    parts.append(_text(size, 30, y, 30, f"not in manifest: {not_in_manifest}   open exceptions: {open_exceptions}", 26))
+    totals = _("not in manifest: {unknown}   open exceptions: {open}").format(
+        unknown=not_in_manifest, open=open_exceptions
+    )
+    parts.append(_text(size, 30, y, 30, totals, 26))
     parts.append("^XZ")
     return _done([parts])

@@ -238,5 +238,6 @@ class Ledger:
             postal_code=row[1] or "",
             day=self.clock.now().date(),
             station_id=self.config.station_id,
+            language=self.config.rules.language,
         )
         printing.enqueue(db, printing.SORT_LABEL, payload, event_id=event_id, tracking_id=facts.tracking_id)

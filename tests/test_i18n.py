@@ -30,7 +30,7 @@ WRAPS = {"{path}", "{error}", "{best}", "{scanners}", "{printers}", "{state}"}  
 def extracted() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT / "station" / "ui"), method_map=[("**.py", "python")], keywords=KEYWORDS
+        str(ROOT / "station"), method_map=[("ui/**.py", "python"), ("labels.py", "python")], keywords=KEYWORDS
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
@@ -131,3 +131,82 @@ def test_an_unshipped_language_in_the_config_is_refused(config: Config, tmp_path
     )
     with pytest.raises(ConfigError, match="station.language"):
         load_config(path, config.data_dir)
+
+
+# ---- the labels and printed sheets ---------------------------------------------------------
+
+
+def french_sort_label(address: str = "12 Rue Garibaldi", language: str = "fr") -> bytes:
+    from datetime import date
+
+    from station.labels import sort_label
+
+    return sort_label(
+        tracking_id="1Z999AA10123456784",
+        lane=7,
+        stop=23,
+        van="V07",
+        address=address,
+        postal_code="69003",
+        day=date(2026, 11, 25),
+        station_id="dock-1",
+        language=language,
+    )
+
+
+def test_a_french_sort_label_carries_its_words_in_utf8_and_still_escapes_fields() -> None:
+    zpl = french_sort_label(address="^XZ^XA~JR Allée_des_Tilleuls")
+    assert b"^CI28" in zpl  # field data is UTF-8: É prints as itself
+    text = zpl.decode("utf-8")
+    assert "^FH^FDALLÉE^FS" in text and "^FH^FDARRÊT^FS" in text and "^FH^FDCAMION V07^FS" in text
+    assert "LANE" not in text and "STOP" not in text
+    assert text.count("^XA") == 1 and text.count("^XZ") == 1 and "~JR" not in text
+    assert "_5EXZ_5EXA_7EJR Allée_5Fdes" in text
+
+
+def test_a_label_is_english_by_default_and_a_reprint_is_marked_in_the_language() -> None:
+    from station.labels import mark_reprint
+
+    english = french_sort_label(language="en").decode()
+    assert "^FDLANE^FS" in english and "^FDVAN V07^FS" in english
+    assert b"*** DUPLICATA ***" in mark_reprint(french_sort_label(), "fr")
+    assert b"*** REPRINT ***" in mark_reprint(french_sort_label())
+
+
+def test_the_day_close_columns_stand_over_their_figures_in_every_language() -> None:
+    from station.labels import DAY_CLOSE_COLUMNS
+
+    def starts(header: str) -> list[int]:
+        return [i for i, ch in enumerate(header) if ch != " " and (i == 0 or header[i - 1] == " ")]
+
+    for language in LANGUAGES:
+        header = i18n.translation(language).gettext(DAY_CLOSE_COLUMNS)
+        assert starts(header) == starts(DAY_CLOSE_COLUMNS), f"{language}: {header!r}"
+
+
+def test_the_station_prints_its_labels_and_sheets_in_the_configured_language(config: Config, tmp_path: Path) -> None:
+    from station.core import Station
+    from station.dayclose import day_close
+    from station.demo_day import generate_day
+    from tests.conftest import round_robin_plan
+
+    path = tmp_path / "station.toml"
+    path.write_text(
+        (ROOT / "station" / "example-config.toml").read_text(encoding="utf-8") + '\n[station]\nlanguage = "fr"\n',
+        encoding="utf-8",
+    )
+    french_config = load_config(path, config.data_dir)
+    station = Station.open(french_config)
+    try:
+        parcels = generate_day(french_config.hub, parcels=12, seed=3)
+        station.replace_manifest(parcels, version="test")
+        station.save_plan(round_robin_plan(french_config, parcels))
+        station.scan(parcels[0].tracking_id, device="t")
+        payload = bytes(
+            station.store.scalar("SELECT payload FROM print_jobs WHERE tracking_id = ?", (parcels[0].tracking_id,))
+        )
+        assert "ALLÉE".encode() in payload and b"LANE" not in payload
+        summary = day_close(station).to_zpl(french_config.station_id, french_config.rules.language).decode()
+        assert "BILAN" in summary and "hors manifeste" in summary
+    finally:
+        station.close()

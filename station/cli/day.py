@@ -103,7 +103,9 @@ def cmd_report(args: argparse.Namespace) -> int:
                 from station.devices import deliver_now
 
                 with station.store.write() as db:
-                    printing.enqueue(db, printing.DAY_CLOSE, report.to_zpl(station.config.station_id))
+                    printing.enqueue(
+                        db, printing.DAY_CLOSE, report.to_zpl(station.config.station_id, station.config.rules.language)
+                    )
                 deliver_now(station.config, station.store)
             if args.csv:
                 Path(args.csv).write_text(report.to_csv(), encoding="utf-8")

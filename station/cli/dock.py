@@ -26,7 +26,11 @@ def cmd_print_commands(args: argparse.Namespace) -> int:
         if not args.text_only:
             day = station.clock.now().date()
             with station.store.write() as db:
-                printing.enqueue(db, printing.DAY_CLOSE, command_codes.zpl_sheets(vans, day, station.config.station_id))
+                printing.enqueue(
+                    db,
+                    printing.DAY_CLOSE,
+                    command_codes.zpl_sheets(vans, day, station.config.station_id, station.config.rules.language),
+                )
             printed = deliver_now(station.config, station.store)
             print(f"(sheet sent to the day-close printer: {'printed' if printed else 'queued'})")
     finally:

@@ -491,7 +491,11 @@ class StationApp(App[int]):
         def queue_summary() -> None:
             report = day_close(self.station)
             with self.station.store.write() as db:
-                printing.enqueue(db, printing.DAY_CLOSE, report.to_zpl(self.station.config.station_id))
+                printing.enqueue(
+                    db,
+                    printing.DAY_CLOSE,
+                    report.to_zpl(self.station.config.station_id, self.station.config.rules.language),
+                )
 
         await asyncio.get_running_loop().run_in_executor(self._writer, queue_summary)
         self._print_soon()

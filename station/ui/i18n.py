@@ -9,6 +9,7 @@ source language and needs no catalog.
 from __future__ import annotations
 
 import gettext
+from functools import cache
 from pathlib import Path
 
 DOMAIN = "station"
@@ -24,12 +25,20 @@ def set_language(language: str) -> None:
     Raises ValueError for a language the station does not ship.
     """
     global _translation
+    _translation = translation(language)
+
+
+@cache
+def translation(language: str) -> gettext.NullTranslations:
+    """``language``'s catalog, for texts made outside the screen (labels, printed sheets).
+
+    Raises ValueError for a language the station does not ship.
+    """
     if language not in LANGUAGES:
         raise ValueError(f"language {language!r} is not shipped: choose one of {', '.join(LANGUAGES)}")
     if language == "en":
-        _translation = gettext.NullTranslations()
-        return
-    _translation = gettext.translation(DOMAIN, LOCALE_DIR, languages=[language])
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language])
 
 
 def _(message: str) -> str:
