@@ -14,6 +14,7 @@ from datetime import date
 from station import labels
 from station.barcodes import station_code
 from station.model import Van
+from station.ui.i18n import N_  # the reasons stay English on the wire; the screen translates them
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,10 @@ class Command:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("DAMAGED", "the parcel just scanned is damaged", "damaged"),
-    Command("UNREADABLE", "the address on the parcel just scanned cannot be read", "address unreadable"),
-    Command("REFUSED", "the parcel just scanned was refused", "refused"),
-    Command("NOLABEL", "a parcel has no label (scan after the parcel's other code, or alone)", "missing label"),
+    Command("DAMAGED", "the parcel just scanned is damaged", N_("damaged")),
+    Command("UNREADABLE", "the address on the parcel just scanned cannot be read", N_("address unreadable")),
+    Command("REFUSED", "the parcel just scanned was refused", N_("refused")),
+    Command("NOLABEL", "a parcel has no label (scan after the parcel's other code, or alone)", N_("missing label")),
     Command("UNDO", "undo the last scan of this scanner"),
     Command("REPRINT", "print the sort label of the parcel just scanned again"),
     Command("CLOSE", "close the van this scanner loads: its loaded parcels depart (scan twice within 10 s)"),

@@ -21,6 +21,7 @@ from station.errors import StationError
 from station.ledger import COUNTS, IS_LOADED, Ledger
 from station.model import SORT, Decision, EventKind, Outcome, Role, Van
 from station.sorting import Verdict
+from station.ui.i18n import N_  # the reasons stay English on the wire; the screen translates them
 
 
 class DockStation(Protocol):
@@ -85,7 +86,7 @@ def apply_station_code(
 
     if command.name == "SORT":
         ledger.bind(db, device, SORT)
-        return scan.command("this scanner sorts again", detail={"role": str(SORT)})
+        return scan.command(N_("this scanner sorts again"), detail={"role": str(SORT)})
     if command.exception_reason is not None:
         if last_parcel is None and command.name != "NOLABEL":
             return scan.command(f"scan the parcel first, then {command.name.lower()}: nothing changed", ok=False)
@@ -188,7 +189,7 @@ def _undo(scan: _Scan, last_event: str | None) -> Decision:
         ).fetchone()
     )
     if last_event is None or row is None or row[2] is not None or row[0] in ("departed", "command", "undone"):
-        return scan.command("nothing to undo", ok=False)
+        return scan.command(N_("nothing to undo"), ok=False)
     kind, tracking_id, _ = row
     decision = scan.command(
         f"undone: {kind} {tracking_id or ''}".rstrip(),
@@ -203,12 +204,12 @@ def _undo(scan: _Scan, last_event: str | None) -> Decision:
 
 def _reprint(scan: _Scan, tracking_id: str | None) -> Decision:
     if tracking_id is None:
-        return scan.command("scan the parcel first, then reprint", ok=False)
+        return scan.command(N_("scan the parcel first, then reprint"), ok=False)
     facts = scan.ledger.parcel_facts(scan.db, tracking_id)
     if facts.van_id is None or facts.lane is None or facts.stop is None:
-        return scan.command("no sort label: the parcel is not planned", tracking_id=tracking_id, ok=False)
+        return scan.command(N_("no sort label: the parcel is not planned"), tracking_id=tracking_id, ok=False)
     decision = scan.command(
-        "sort label printed again",
+        N_("sort label printed again"),
         tracking_id=tracking_id,
         lane=facts.lane,
         van=facts.van_id,
@@ -332,7 +333,7 @@ def resolve_exception(
                 EventKind.RETURNED,
                 tracking_id,
                 lane=config.exception_lane,
-                reason="return to sender",
+                reason=N_("return to sender"),
             )
             return ledger.record(db, verdict, code=code, device=device, role=role)
         if action == "reassign":
@@ -358,7 +359,7 @@ def resolve_exception(
             db.conn.execute("DELETE FROM plan_unplanned WHERE tracking_id = ?", [tracking_id])
             reason = f"reassigned to van {van.id} at lane {van.lane}"
         else:
-            reason = "re-labelled"
+            reason = N_("re-labelled")
         facts = ledger.parcel_facts(db, tracking_id)
         if facts.van_id is None or facts.lane is None or facts.stop is None:
             raise StationError(f"parcel {tracking_id} is not planned: reassign it to a van instead")

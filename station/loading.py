@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from station.barcodes import Identity, ParcelCode, Unreadable
 from station.model import EventKind, Outcome
 from station.sorting import NO_PLAN_REASON, UNKNOWN_REASON, ParcelFacts, Verdict
+from station.ui.i18n import N_  # the reasons stay English on the wire; the screen translates them
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def decide_load(identity: Identity, facts: ParcelFacts | None, van: VanFacts, ex
             EventKind.CANCELLED,
             tid,
             lane=exception_lane,
-            reason="cancelled: do not load, put it in the exception lane",
+            reason=N_("cancelled: do not load, put it in the exception lane"),
         )
     if facts.van_id is None:
         why = NO_PLAN_REASON if not facts.plan_exists else (facts.unplanned_reason or "not in the plan")
@@ -85,7 +86,7 @@ def decide_load(identity: Identity, facts: ParcelFacts | None, van: VanFacts, ex
             van.lane,
             van.van_id,
             facts.stop,
-            reason="already loaded in this van",
+            reason=N_("already loaded in this van"),
             remaining=van.remaining_after,
         )
     return Verdict(

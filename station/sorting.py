@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 from station.barcodes import Identity, ParcelCode, StationCode, Unreadable
 from station.model import EventKind, Outcome
+from station.ui.i18n import N_  # the reasons stay English on the wire; the screen translates them
 
-NO_PLAN_REASON = "no plan yet: ask the hub lead to plan the day"
+NO_PLAN_REASON = N_("no plan yet: ask the hub lead to plan the day")
 # The station still works on a day the hub's date has moved past (no manifest for today yet):
 # a sort scan must not send today's parcel to a lane of yesterday's plan.
-NO_MANIFEST_REASON = "no manifest for today yet: keep the parcel and tell the hub lead"
-UNKNOWN_REASON = "unknown parcel: not in today's manifest, put it in the exception lane"
+NO_MANIFEST_REASON = N_("no manifest for today yet: keep the parcel and tell the hub lead")
+UNKNOWN_REASON = N_("unknown parcel: not in today's manifest, put it in the exception lane")
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def decide_sort(
             EventKind.CANCELLED,
             tid,
             lane=exception_lane,
-            reason="cancelled: do not load, put it in the exception lane",
+            reason=N_("cancelled: do not load, put it in the exception lane"),
         )
     if facts.van_id is None:
         if not facts.plan_exists:
@@ -97,6 +98,6 @@ def decide_sort(
             facts.lane,
             facts.van_id,
             facts.stop,
-            reason="already sorted: same lane again",
+            reason=N_("already sorted: same lane again"),
         )
     return Verdict(Outcome.SORTED, EventKind.SORTED, tid, facts.lane, facts.van_id, facts.stop, print_label=True)

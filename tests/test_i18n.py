@@ -14,6 +14,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from station.config import Config, load_config
+from station.core import Station
 from station.errors import ConfigError
 from station.ui import i18n
 from station.ui.i18n import LANGUAGES, set_language
@@ -30,7 +31,11 @@ WRAPS = {"{path}", "{error}", "{best}", "{scanners}", "{printers}", "{state}"}  
 def extracted() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT / "station"), method_map=[("ui/**.py", "python"), ("labels.py", "python")], keywords=KEYWORDS
+        str(ROOT / "station"),
+        method_map=[
+            (f"{name}.py", "python") for name in ("ui/**", "labels", "sorting", "loading", "dock", "command_codes")
+        ],
+        keywords=KEYWORDS,
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
@@ -210,3 +215,24 @@ def test_the_station_prints_its_labels_and_sheets_in_the_configured_language(con
         assert "BILAN" in summary and "hors manifeste" in summary
     finally:
         station.close()
+
+
+def test_the_core_writes_english_reasons_and_the_screen_shows_them_in_its_language(planned: Station) -> None:
+    from station.barcodes import station_code
+    from station.sorting import UNKNOWN_REASON
+    from station.ui.screens import instruction_for, reason_shown
+
+    unknown = planned.scan("1Z999AA10123456784", device="t")
+    planned.scan(station_code("command", "UNDO"), device="t")
+    undo = planned.scan(station_code("command", "UNDO"), device="t")  # one step, not a chain
+    stored = planned.store.scalar("SELECT reason FROM events WHERE event_id = ?", (unknown.event_id,))
+    assert unknown.reason == stored == UNKNOWN_REASON  # English: what the central server gets
+    set_language("fr")
+    try:
+        assert reason_shown(stored) == "colis inconnu : absent du manifeste, le mettre en allée d'anomalies"
+        assert instruction_for(undo) == "rien à annuler"
+        assert reason_shown("reassigned to van V03 at lane 3") == "reassigned to van V03 at lane 3"  # no entry: as is
+        assert reason_shown(None) == ""
+    finally:
+        set_language("en")
+    assert instruction_for(undo) == "nothing to undo"

@@ -36,7 +36,15 @@ from station.feedback import Feedback, FeedbackConfig
 from station.model import Decision
 from station.printing import PrintQueue
 from station.ui.i18n import _, ngettext
-from station.ui.screens import DayCloseScreen, DockScreen, ExceptionsScreen, LanesScreen, TableScreen, keys_help
+from station.ui.screens import (
+    DayCloseScreen,
+    DockScreen,
+    ExceptionsScreen,
+    LanesScreen,
+    TableScreen,
+    keys_help,
+    reason_shown,
+)
 from station.ui.terminal import use_console_glyphs
 from station.ui.widgets import LaneProgress, StatusLine
 
@@ -417,7 +425,7 @@ class StationApp(App[int]):
     async def _fill_exceptions(self, screen: ExceptionsScreen) -> None:
         loop = asyncio.get_running_loop()
         items = await loop.run_in_executor(self._reader, dock.open_exceptions, self.station)
-        screen.fill([(x.at[11:19], x.tracking_id, x.reason, x.van or "-") for x in items])
+        screen.fill([(x.at[11:19], x.tracking_id, reason_shown(x.reason), x.van or "-") for x in items])
 
     async def resolve_exception(self, tracking_id: str, action: str, van: str | None) -> None:
         loop = asyncio.get_running_loop()
@@ -428,7 +436,7 @@ class StationApp(App[int]):
         except StationError as exc:
             self.notify(str(exc), severity="error", timeout=4)
             return
-        self.notify(f"{tracking_id}: {decision.reason}", timeout=3)
+        self.notify(f"{tracking_id}: {reason_shown(decision.reason)}", timeout=3)
         self._print_soon()
         if isinstance(self.screen, ExceptionsScreen):
             await self._fill_exceptions(self.screen)

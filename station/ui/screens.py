@@ -114,6 +114,15 @@ class DockScreen(Screen[None]):
         instruction.update(message)
 
 
+def reason_shown(reason: str | None) -> str:
+    """A reason the core wrote (English, as the central server gets it) in the screen's language.
+
+    The core marks its fixed reasons with ``N_()``; a reason made with values (a van, a count)
+    has no catalog entry and is shown as written.
+    """
+    return _(reason) if reason else ""
+
+
 def instruction_for(decision: Decision) -> str:
     """One line (it fits 80 columns) telling the worker what to do with the parcel."""
     d = decision
@@ -143,7 +152,7 @@ def instruction_for(decision: Decision) -> str:
         case Outcome.CANCELLED:
             return _("Cancelled: do NOT load. Put it in the exception lane {lane}.").format(lane=d.lane)
         case _:
-            return d.reason or ""
+            return reason_shown(d.reason)
 
 
 class ScanStrip(Static):
