@@ -13,8 +13,8 @@ from datetime import date
 
 from station import labels
 from station.barcodes import station_code
+from station.i18n import N_  # the reasons stay English on the wire; the screen translates them
 from station.model import Van
-from station.ui.i18n import N_  # the reasons stay English on the wire; the screen translates them
 
 
 @dataclass(frozen=True)

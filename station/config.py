@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from station.errors import ConfigError
 from station.feedback import FeedbackConfig, RelayConfig, parse_feedback, parse_relays
+from station.i18n import LANGUAGES
 from station.model import Hub, Role, Van
 from station.sync.urls import url_problem
-from station.ui.i18n import LANGUAGES
 
 DATA_DIR_ENV = "STATION_DATA_DIR"
 DEFAULT_DATA_DIR = Path("station-data")
@@ -64,7 +64,7 @@ class StationRules:
 
     command_window_s: float = 120.0  # a command barcode applies to the device's last parcel this long
     max_cancel_share: float = 0.2  # an import cancelling more of today's open parcels needs --force
-    language: str = "en"  # the screen's language: a catalog shipped in station/locale (station.ui.i18n)
+    language: str = "en"  # the screen's language: a catalog shipped in station/locale (station.i18n)
 
 
 @dataclass(frozen=True)

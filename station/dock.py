@@ -18,10 +18,10 @@ import sqlite_utils
 from station import command_codes, labels, printing
 from station.barcodes import StationCode
 from station.errors import StationError
+from station.i18n import N_  # the reasons stay English on the wire; the screen translates them
 from station.ledger import COUNTS, IS_LOADED, Ledger
 from station.model import SORT, Decision, EventKind, Outcome, Role, Van
 from station.sorting import Verdict
-from station.ui.i18n import N_  # the reasons stay English on the wire; the screen translates them
 
 
 class DockStation(Protocol):

@@ -11,7 +11,7 @@ and the date. Text fields go through ``^FH`` hex escapes so an address with ``^`
 it cannot end the field or inject a command.
 
 The words on the labels are in the station's language (``[station] language``, passed in as
-``language``; English by default), from the screen's gettext catalogs (``station.ui.i18n``).
+``language``; English by default), from the screen's gettext catalogs (``station.i18n``).
 ``^CI28`` makes the field data UTF-8, so French capitals such as É print as themselves.
 """
 
@@ -24,7 +24,7 @@ from datetime import date
 from typing import Protocol
 
 from station import barcodes
-from station.ui.i18n import N_, translation
+from station.i18n import N_, translation
 
 DPI = 203
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from station.barcodes import Identity, ParcelCode, Unreadable
+from station.i18n import N_  # the reasons stay English on the wire; the screen translates them
 from station.model import EventKind, Outcome
 from station.sorting import NO_PLAN_REASON, UNKNOWN_REASON, ParcelFacts, Verdict
-from station.ui.i18n import N_  # the reasons stay English on the wire; the screen translates them
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from station.barcodes import Identity, ParcelCode, StationCode, Unreadable
+from station.i18n import N_  # the reasons stay English on the wire; the screen translates them
 from station.model import EventKind, Outcome
-from station.ui.i18n import N_  # the reasons stay English on the wire; the screen translates them
 
 NO_PLAN_REASON = N_("no plan yet: ask the hub lead to plan the day")
 # The station still works on a day the hub's date has moved past (no manifest for today yet):

@@ -13,11 +13,11 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from station import i18n
 from station.config import Config, load_config
 from station.core import Station
 from station.errors import ConfigError
-from station.ui import i18n
-from station.ui.i18n import LANGUAGES, set_language
+from station.i18n import LANGUAGES, set_language
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "station" / "locale" / "fr" / "LC_MESSAGES" / "station.po"

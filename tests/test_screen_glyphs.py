@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from station.config import Config
-from station.ui.i18n import set_language
+from station.i18n import set_language
 from tests.dock_scenes import LEAD_SCENES, OUTCOME_SCENES, make_app, open_day, play
 
 FONTS = Path(__file__).parent / "data" / "console-fonts"

@@ -16,8 +16,8 @@ from textual.pilot import Pilot
 
 from station.config import Config
 from station.core import Station
+from station.i18n import set_language
 from station.model import Parcel
-from station.ui.i18n import set_language
 from station.ui.widgets import OutcomeBanner
 from tests.dock_scenes import LEAD_SCENES, OUTCOME_SCENES, make_app, open_day, play
 

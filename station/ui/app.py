@@ -33,9 +33,9 @@ from station.dayclose import day_close
 from station.devices import ScannerSlot
 from station.errors import StationError
 from station.feedback import Feedback, FeedbackConfig
+from station.i18n import _, ngettext
 from station.model import Decision
 from station.printing import PrintQueue
-from station.ui.i18n import _, ngettext
 from station.ui.screens import (
     DayCloseScreen,
     DockScreen,

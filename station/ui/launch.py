@@ -9,8 +9,8 @@ from station.config import Config
 from station.core import Station
 from station.devices import build_print_queue, build_scanners
 from station.feedback import build_feedback
+from station.i18n import set_language
 from station.ui.app import StationApp
-from station.ui.i18n import set_language
 
 
 def build_app(

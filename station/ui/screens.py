@@ -15,9 +15,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
+from station.i18n import N_, _, ngettext
 from station.model import Decision, Outcome
 from station.sorting import NO_MANIFEST_REASON
-from station.ui.i18n import N_, _, ngettext
 from station.ui.widgets import (
     LOOK_CLASSES,
     OUTCOME_LOOK,

@@ -16,9 +16,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from station.i18n import N_, _
 from station.model import Decision, Outcome
 from station.ui import blockfont
-from station.ui.i18n import N_, _
 
 # Outcome -> (word on the banner, CSS class). The classes map to ANSI colours in the .tcss
 # (the app sends them as named, so a 16-colour console shows the same as a desktop terminal);

@@ -1,4 +1,7 @@
-"""The screen's language: gettext catalogs compiled into the package (station/locale).
+"""The station's languages: gettext catalogs compiled into the package (station/locale).
+
+Used by the screen, the labels and printed sheets, and the core's reason texts (marked with
+``N_()``, kept English on the wire). Standard library only, so the scan path imports it cheaply.
 
 Texts are marked with ``_()`` where they are shown, or with ``N_()`` where they are defined
 before the language is known (tables, outcome words) and translated when shown. The
@@ -13,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 DOMAIN = "station"
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = ("en", "fr")
 
 _translation: gettext.NullTranslations = gettext.NullTranslations()
