@@ -24,7 +24,7 @@ from station.config import Config
 from station.errors import StationError
 from station.ledger import COUNTS, IS_SORTED, ON_A_VAN, TODAY, Ledger
 from station.loading import decide_load
-from station.manifest import read_manifest
+from station.manifest import parcel_record, read_manifest
 from station.model import SORT, Decision, EventKind, Outcome, Parcel, Plan, Role, Route
 from station.sorting import decide_sort
 from station.store import Store
@@ -75,10 +75,6 @@ class Report:
             "lanes": [vars(lane) for lane in self.lanes],
             "not_scanned": self.not_scanned,
         }
-
-
-def _time_text(value: time | None) -> str | None:
-    return None if value is None else value.strftime("%H:%M")
 
 
 class Station:
@@ -255,19 +251,8 @@ class Station:
 
     @staticmethod
     def _parcel_row(p: Parcel) -> dict[str, Any]:
-        return {
-            "tracking_id": p.tracking_id,
-            "recipient": p.recipient,
-            "address": p.address,
-            "postal_code": p.postal_code,
-            "lat": p.lat,
-            "lon": p.lon,
-            "weight_kg": p.weight_kg,
-            "window_start": _time_text(p.window_start),
-            "window_end": _time_text(p.window_end),
-            "codes": json.dumps(list(p.codes)),
-            "cancelled": 0,
-        }
+        """The parcels table's row: the manifest's own record, codes as JSON text, not cancelled."""
+        return {**parcel_record(p), "codes": json.dumps(list(p.codes)), "cancelled": 0}
 
     def parcels(self, *, include_cancelled: bool = False) -> list[Parcel]:
         where = "" if include_cancelled else "WHERE cancelled = 0"
