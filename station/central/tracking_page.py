@@ -16,7 +16,7 @@ from html import escape
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from station.central.tracking import Entry, Status, Tracking
+from station.central.tracking import CANCELLED, DESCRIPTIONS, EXCEPTION_WORDS, HELD, Entry, Status, Tracking
 
 LANGUAGES = ("en", "fr")
 
@@ -77,20 +77,12 @@ STATUS_WORDS: dict[str, dict[Status, str]] = {
 }
 
 DESCRIPTION_WORDS: dict[str, dict[str, str]] = {
+    # English is the API's own wording (station.central.tracking), so the page and the API never differ.
     "en": {
-        Status.INFO_RECEIVED: "The sender has told us about the parcel.",
-        Status.AT_HUB: "The parcel is at the hub.",
-        Status.LOADED: "The parcel is loaded in the delivery van.",
-        Status.OUT_FOR_DELIVERY: "The parcel is out for delivery.",
-        Status.RETURNED_TO_SENDER: "The parcel is on its way back to the sender.",
-        Status.FAILED_ATTEMPT: "We tried to deliver the parcel.",
-        Status.DELIVERED: "The parcel was delivered.",
-        "damaged": "The parcel was damaged; the hub is dealing with it.",
-        "address_unreadable": "The address on the parcel could not be read.",
-        "refused": "The parcel was refused.",
-        "missing_label": "The parcel's label is missing; the hub is labelling it again.",
-        "cancelled": "The sender cancelled this shipment.",
-        "held": "The parcel is held at the hub for a check.",
+        **{str(status): text for status, text in DESCRIPTIONS.items()},
+        **dict(EXCEPTION_WORDS.values()),
+        HELD[0]: HELD[1],
+        CANCELLED[0]: CANCELLED[1],
     },
     "fr": {
         Status.INFO_RECEIVED: "L’expéditeur nous a annoncé le colis.",
