@@ -54,7 +54,9 @@ def decide_load(identity: Identity, facts: ParcelFacts | None, van: VanFacts, ex
             lane=exception_lane,
             reason=f"not planned ({why}): do not load, tell the hub lead",
         )
-    if facts.van_id != van.van_id:
+    if facts.van_id != van.van_id or van.closed:
+        # Another van's parcel, or a van that has left: either way it must not go in.
+        wrong = facts.van_id != van.van_id
         return Verdict(
             Outcome.MISLOAD,
             EventKind.MISLOAD,
@@ -62,19 +64,9 @@ def decide_load(identity: Identity, facts: ParcelFacts | None, van: VanFacts, ex
             lane=van.lane,
             van=van.van_id,
             stop=facts.stop,
-            reason=f"WRONG VAN: this parcel goes in van {facts.van_id} at lane {facts.lane}",
-            right_van=facts.van_id,
-            right_lane=facts.lane,
-        )
-    if van.closed:
-        return Verdict(
-            Outcome.MISLOAD,
-            EventKind.MISLOAD,
-            tid,
-            lane=van.lane,
-            van=van.van_id,
-            stop=facts.stop,
-            reason=f"van {van.van_id} is closed (departed): keep the parcel, tell the hub lead",
+            reason=f"WRONG VAN: this parcel goes in van {facts.van_id} at lane {facts.lane}"
+            if wrong
+            else f"van {van.van_id} is closed (departed): keep the parcel, tell the hub lead",
             right_van=facts.van_id,
             right_lane=facts.lane,
         )
