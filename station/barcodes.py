@@ -32,14 +32,17 @@ from biip.gs1_element_strings import GS1ElementString
 from biip.gs1_messages import GS1Message
 from biip.symbology import GS1Symbology
 
+from station import reasons
+from station.i18n import N_  # the reasons stay English on the wire; the screen translates them
+
 STATION_PREFIX = "$ST:"
 MAX_SCAN_LENGTH = 512
 GS = "\x1d"  # ASCII group separator: how scanners send FNC1 inside a GS1 barcode
 RS = "\x1e"
 EOT = "\x04"
 
-NOT_KNOWN = "not a barcode this station knows"
-CHECK_WRONG = "check digit wrong: expected {expected}, got {got}"
+# The reasons are templates (station.reasons): stored in English, shown in the screen's language.
+NOT_KNOWN = reasons.NOT_KNOWN
 
 
 @dataclass(frozen=True)
@@ -147,15 +150,15 @@ def _station_value(word: str, value: str) -> str:
     """The canonical value of a station code, or ``"!reason"`` when it is not valid."""
     if word == "LANE":
         if not value.isdigit() or not value.isascii() or int(value) < 1:
-            return "!lane must be a number from 1 up"
+            return "!" + reasons.LANE_NOT_A_NUMBER
         return str(int(value))
     if word == "VAN":
         if not _VAN_ID.fullmatch(value):
-            return "!van id must be letters, digits, '.', '_' or '-'"
+            return "!" + reasons.VAN_ID_WRONG
         return value
     name = value.upper()
     if not _COMMAND.fullmatch(name):
-        return "!command must be a word of letters, digits or '_'"
+        return "!" + reasons.COMMAND_WRONG
     return name
 
 
@@ -164,10 +167,10 @@ def _read_station_code(text: str) -> StationCode | Unreadable:
     word, _, value = text[len(STATION_PREFIX) :].partition(":")
     kind = _STATION_KINDS.get(word.upper())
     if kind is None or not value:
-        return Unreadable(_shown(text), "station code not recognised")
+        return Unreadable(_shown(text), reasons.STATION_CODE_NOT_RECOGNISED)
     parsed = _station_value(word.upper(), value.strip())
     if parsed.startswith("!"):
-        return Unreadable(_shown(text), f"station code not recognised: {parsed[1:]}")
+        return Unreadable(_shown(text), reasons.STATION_CODE_WRONG(why=parsed[1:]))
     return StationCode(kind, parsed, text)
 
 
@@ -217,7 +220,7 @@ def _s10_check(serial: str) -> int:
 
 
 def _check_problem(expected: int, got: str) -> str:
-    return CHECK_WRONG.format(expected=expected, got=got)
+    return reasons.CHECK_WRONG(expected=expected, got=got)
 
 
 # --- carrier numbers -------------------------------------------------------------------
@@ -279,7 +282,7 @@ def _read_number(t: str) -> _Reading:
         return _read_digits(t)
     if t.startswith("1Z"):
         if len(t) != 18:
-            return _Reading("ups", (), f"truncated: UPS 1Z number needs 18 characters, got {len(t)}")
+            return _Reading("ups", (), reasons.UPS_TRUNCATED(n=len(t)))
         if not t.isalnum():
             return _Reading("ups", (), NOT_KNOWN)
         return _checked("ups", (t, _ups_short_key(t[2:8], t[10:])), ups_check_digit(t[2:17]), t[17])
@@ -287,13 +290,13 @@ def _read_number(t: str) -> _Reading:
         # Amazon Logistics has no check digit; 12 digits is the published length.
         if len(t) == 15:
             return _Reading("amazon", (t,))
-        return _Reading("amazon", (t,), f"Amazon TBA number should have 12 digits, got {len(t) - 3}")
+        return _Reading("amazon", (t,), reasons.AMAZON_LENGTH(n=len(t) - 3))
     if len(t) == 15 and t[0] in "CD" and t[1:].isdigit():
         return _checked("ontrac", (t,), ups_check_digit(t[:14]), t[14])
     if len(t) == 13 and _S10.fullmatch(t):
         reading = _checked("s10", (t,), _s10_check(t[2:10]), t[10])
         if reading.problem is None and t[11:] not in _COUNTRIES:
-            return _Reading("s10", (t,), f"country code {t[11:]} unknown")
+            return _Reading("s10", (t,), reasons.COUNTRY_UNKNOWN(code=t[11:]))
         return reading
     if _DHL_ECOMMERCE.fullmatch(t):
         return _Reading("dhl-ecommerce", (t,))
@@ -403,7 +406,7 @@ def _read_postal_routed(t: str) -> _Reading:
 
 
 def _postal_only(postal: str) -> str:
-    return f"ship-to postal code only ({postal}): scan the tracking barcode"
+    return reasons.POSTAL_ONLY(postal=postal)
 
 
 # --- GS1 ---------------------------------------------------------------------------------
@@ -452,8 +455,8 @@ def _gs1_failure_reason(data: str) -> _Reading:
     if data.startswith("00"):
         digits = len(data) - 2
         if digits < 18:
-            return _Reading("sscc", (), f"truncated: SSCC needs 18 digits, got {digits}")
-    return _Reading("gs1", (), f"{NOT_KNOWN} (GS1 data not readable)")
+            return _Reading("sscc", (), reasons.SSCC_TRUNCATED(n=digits))
+    return _Reading("gs1", (), reasons.NOT_KNOWN_BECAUSE(why=reasons.NOT_KNOWN_WHY[0]))
 
 
 def _read_elements(elements: Iterable[GS1ElementString]) -> _Reading:
@@ -494,8 +497,8 @@ def _read_elements(elements: Iterable[GS1ElementString]) -> _Reading:
     if postal is not None:
         return _Reading("postal-code", (), _postal_only(postal))
     if "01" in by_ai or "02" in by_ai:
-        return _Reading("gs1", (), "product barcode (GTIN), not a parcel label: scan the shipping label")
-    return _Reading("gs1", (), "GS1 barcode without a parcel number: scan the shipping label")
+        return _Reading("gs1", (), N_("product barcode (GTIN), not a parcel label: scan the shipping label"))
+    return _Reading("gs1", (), N_("GS1 barcode without a parcel number: scan the shipping label"))
 
 
 def _gs1_problem(number: str) -> str | None:
@@ -512,7 +515,7 @@ def _read_hri(text: str) -> _Reading:
         if compact.startswith("(00)"):
             digits = len(compact) - 4
             if _is_digits(compact[4:]) and digits < 18:
-                return _Reading("sscc", (), f"truncated: SSCC needs 18 digits, got {digits}")
+                return _Reading("sscc", (), reasons.SSCC_TRUNCATED(n=digits))
         return _gs1_failure(compact.replace("(", "").replace(")", ""))
     return _read_elements(message.element_strings)
 
@@ -556,12 +559,12 @@ def _read_url(text: str) -> _Reading:
     try:
         parts = urlsplit(text)
     except ValueError:
-        return _Reading("url", (), f"{NOT_KNOWN} (web address not readable)")
+        return _Reading("url", (), reasons.NOT_KNOWN_BECAUSE(why=reasons.NOT_KNOWN_WHY[1]))
     if _DIGITAL_LINK_AI.search(parts.path) or parts.netloc.lower().endswith("id.gs1.org"):
         try:
             link = GS1DigitalLinkURI.parse(text)
         except BiipException:
-            return _Reading("gs1-digital-link", (), f"{NOT_KNOWN} (GS1 Digital Link not readable)")
+            return _Reading("gs1-digital-link", (), reasons.NOT_KNOWN_BECAUSE(why=reasons.NOT_KNOWN_WHY[2]))
         return _read_elements(link.element_strings)
     params = parse_qsl(parts.query, keep_blank_values=False)
     if "?" in parts.fragment:
@@ -579,7 +582,7 @@ def _read_url(text: str) -> _Reading:
     found = _best(segments + others, allow_other=False)
     if found is not None:
         return found
-    return _Reading("url", (), "web address without a tracking number this station knows")
+    return _Reading("url", (), N_("web address without a tracking number this station knows"))
 
 
 # Spaces are no separator: "9400 1112 0108 ..." is one number in a payload too.
@@ -597,7 +600,7 @@ def _read_payload(text: str) -> _Reading:
             return maxicode
     if found is not None:
         return found
-    return _Reading("payload", (), f"{NOT_KNOWN} (no tracking number in the 2D code)")
+    return _Reading("payload", (), reasons.NOT_KNOWN_BECAUSE(why=reasons.NOT_KNOWN_WHY[3]))
 
 
 _FIELDS = re.compile(r"[\x1d\x1e\x04]")
@@ -665,29 +668,31 @@ def identify(data: bytes | str, framing: Framing | None = None) -> Identity:
         return _identify(data, framing or DEFAULT_FRAMING)
     except Exception as exc:  # a scan must never crash the station: say so instead
         text = data.decode("latin-1") if isinstance(data, bytes) else str(data)
-        return Unreadable(_shown(text[:80]), f"{NOT_KNOWN} (internal error: {type(exc).__name__})")
+        return Unreadable(
+            _shown(text[:80]), reasons.NOT_KNOWN_BECAUSE(why=reasons.INTERNAL_ERROR(name=type(exc).__name__))
+        )
 
 
 def _identify(data: bytes | str, framing: Framing) -> Identity:
     text, utf8 = _decode(data)
     if len(text) > MAX_SCAN_LENGTH * 4:
-        return Unreadable(_shown(text[:40]) + "…", f"{NOT_KNOWN} (far too long)")
+        return Unreadable(_shown(text[:40]) + "…", reasons.NOT_KNOWN_BECAUSE(why=reasons.NOT_KNOWN_WHY[4]))
     text = _unframe(text, framing).translate(_STRAY).strip(_EDGE)
     if not text.strip(_SEPARATORS):
-        return Unreadable("", "empty scan")
+        return Unreadable("", N_("empty scan"))
     if len(text) > MAX_SCAN_LENGTH:
-        return Unreadable(_shown(text[:40]) + "…", f"{NOT_KNOWN} (far too long)")
+        return Unreadable(_shown(text[:40]) + "…", reasons.NOT_KNOWN_BECAUSE(why=reasons.NOT_KNOWN_WHY[4]))
     aim = ""
     if text[0] == "]" and _AIM.match(text):
         aim, text = text[:3], text[3:].lstrip(_EDGE)
         if not text.strip(_SEPARATORS):
-            return Unreadable(aim, "empty scan")
+            return Unreadable(aim, N_("empty scan"))
     if text[:4].upper() == STATION_PREFIX:
         return _read_station_code(text)
     if "\r" in text or "\n" in text:
         return _read_lines(text)
     if not utf8 and not text.isascii():
-        return Unreadable(_shown(text), f"{NOT_KNOWN} (scanner sent bytes that are not text)")
+        return Unreadable(_shown(text), reasons.NOT_KNOWN_BECAUSE(why=reasons.NOT_KNOWN_WHY[5]))
     if framing.fnc1:
         text = text.replace(framing.fnc1, GS)
     reading = _dispatch(text, aim)
@@ -740,7 +745,7 @@ def _read_lines(text: str) -> Identity:
     lines = [line for line in _LINES.split(text) if line.strip()]
     known = [line for line in lines if _read_number(normalise(line)).format != "other"]
     if len(known) > 1:
-        return Unreadable(_shown(text), "two barcodes in one scan: scan one barcode at a time")
+        return Unreadable(_shown(text), N_("two barcodes in one scan: scan one barcode at a time"))
     # One code among other lines: a 2D code's text, read like any structured payload.
     reading = _read_payload(text)
     if reading.keys:

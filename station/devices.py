@@ -94,7 +94,7 @@ def build_printers(config: Config) -> dict[str, tuple[Printer, tuple[str, ...]]]
 
 
 def build_print_queue(config: Config, store: Store) -> PrintQueue:
-    return PrintQueue(store, build_printers(config))
+    return PrintQueue(store, build_printers(config), language=config.rules.language)
 
 
 def deliver_now(config: Config, store: Store) -> int:

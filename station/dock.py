@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
-from station import command_codes, labels, printing
+from station import command_codes, labels, printing, reasons
 from station.barcodes import StationCode
 from station.errors import StationError
 from station.i18n import N_  # the reasons stay English on the wire; the screen translates them
@@ -71,17 +71,17 @@ def apply_station_code(
     if identity.kind in ("van", "lane"):
         van = config.van(identity.value) if identity.kind == "van" else config.van_at_lane(int(identity.value))
         if van is None:
-            return scan.command(f"no van {identity.value} today: nothing changed", ok=False)
+            return scan.command(reasons.NO_SUCH_VAN(van=identity.value), ok=False)
         ledger.bind(db, device, Role.load(van.id))
         return scan.command(
-            f"this scanner now loads van {van.id} at lane {van.lane}",
+            reasons.NOW_LOADS(van=van.id, lane=van.lane),
             lane=van.lane,
             van=van.id,
             detail={"role": str(Role.load(van.id))},
         )
     command = command_codes.BY_NAME.get(identity.value)
     if command is None:
-        return scan.command(f"unknown command {identity.value}: nothing changed", ok=False)
+        return scan.command(reasons.UNKNOWN_COMMAND(command=identity.value), ok=False)
     last_parcel, last_event = ledger.last_scan(db, device)
 
     if command.name == "SORT":
@@ -89,7 +89,7 @@ def apply_station_code(
         return scan.command(N_("this scanner sorts again"), detail={"role": str(SORT)})
     if command.exception_reason is not None:
         if last_parcel is None and command.name != "NOLABEL":
-            return scan.command(f"scan the parcel first, then {command.name.lower()}: nothing changed", ok=False)
+            return scan.command(reasons.PARCEL_FIRST(command=command.name.lower()), ok=False)
         verdict = Verdict(
             Outcome.EXCEPTION,
             EventKind.EXCEPTION,
@@ -107,16 +107,15 @@ def apply_station_code(
     if command.name in ("CLOSE", "REOPEN"):
         van = None if role.van_id is None else config.van(role.van_id)
         if van is None:
-            verb = command.name.lower()
-            return scan.command(f"scan the van's code first: {verb} is for the van this scanner loads", ok=False)
+            return scan.command(reasons.VAN_CODE_FIRST(command=command.name.lower()), ok=False)
         if command.name == "REOPEN":
             return _reopen_van(scan, van)
         if not ledger.van_closed(db, van.id) and not _close_confirmed(scan, van):
             not_loaded = ledger.still_to_load(db, van.id)
             return scan.command(
-                f"{not_loaded} parcels of {van.id} not loaded: scan CLOSE again to close anyway"
+                reasons.CLOSE_NOT_ALL_LOADED(n=not_loaded, van=van.id)
                 if not_loaded
-                else f"every parcel of {van.id} is loaded: scan CLOSE again to close it",
+                else reasons.CLOSE_ALL_LOADED(van=van.id),
                 lane=van.lane,
                 van=van.id,
                 detail={"close_pending": van.id, "not_loaded": not_loaded},
@@ -145,7 +144,7 @@ def _reopen_van(scan: _Scan, van: Van) -> Decision:
     db = scan.db
     row = db.conn.execute("SELECT closed_event_id FROM van_state WHERE van_id = ?", [van.id]).fetchone()
     if row is None:
-        return scan.command(f"van {van.id} is open: nothing to reopen", ok=False, lane=van.lane, van=van.id)
+        return scan.command(reasons.NOTHING_TO_REOPEN(van=van.id), ok=False, lane=van.lane, van=van.id)
     departed = [
         r[0]
         for r in db.conn.execute(
@@ -153,7 +152,7 @@ def _reopen_van(scan: _Scan, van: Van) -> Decision:
         )
     ]
     decision = scan.command(
-        f"van {van.id} reopened: {len(departed)} parcels back at lane {van.lane}",
+        reasons.REOPENED(van=van.id, n=len(departed), lane=van.lane),
         lane=van.lane,
         van=van.id,
         detail={"reopened": van.id},
@@ -192,7 +191,7 @@ def _undo(scan: _Scan, last_event: str | None) -> Decision:
         return scan.command(N_("nothing to undo"), ok=False)
     kind, tracking_id, _ = row
     decision = scan.command(
-        f"undone: {kind} {tracking_id or ''}".rstrip(),
+        reasons.UNDONE_PARCEL(kind=kind, parcel=tracking_id) if tracking_id else reasons.UNDONE(kind=kind),
         tracking_id=tracking_id,
         kind=EventKind.UNDONE,
         detail={"undone_event_id": last_event},
@@ -223,7 +222,7 @@ def _close_van(scan: _Scan, van: Van) -> Decision:
     """Record "departed" for each parcel loaded in ``van`` and mark it closed (inside a transaction)."""
     ledger, db = scan.ledger, scan.db
     if ledger.van_closed(db, van.id):
-        return scan.command(f"van {van.id} is already closed", ok=False, lane=van.lane, van=van.id)
+        return scan.command(reasons.ALREADY_CLOSED(van=van.id), ok=False, lane=van.lane, van=van.id)
     loaded = [
         r[0]
         for r in db.conn.execute(
@@ -233,7 +232,7 @@ def _close_van(scan: _Scan, van: Van) -> Decision:
     ]
     not_loaded = ledger.still_to_load(db, van.id)
     decision = scan.command(
-        f"van {van.id} closed: {len(loaded)} parcels departed, {not_loaded} planned parcels not loaded",
+        reasons.CLOSED(van=van.id, departed=len(loaded), not_loaded=not_loaded),
         lane=van.lane,
         van=van.id,
         detail={"departed": len(loaded), "not_loaded": not_loaded},
@@ -248,7 +247,7 @@ def _close_van(scan: _Scan, van: Van) -> Decision:
                 van.lane,
                 van.id,
                 facts.stop,
-                reason=f"departed in van {van.id}",
+                reason=reasons.DEPARTED(van=van.id),
             )
         )
     db.conn.execute(
@@ -324,7 +323,7 @@ def resolve_exception(
     config = ledger.config
     with ledger.store.write() as db:
         if db.conn.execute("SELECT 1 FROM parcels WHERE tracking_id = ?", [tracking_id]).fetchone() is None:
-            raise StationError(f"parcel {tracking_id} is not on the manifest")
+            raise StationError(reasons.NOT_ON_MANIFEST(parcel=tracking_id))
         code = f"lead:{action}"
         role = "lead"
         if action == "return":
@@ -342,9 +341,7 @@ def resolve_exception(
                 named = f"got {van_id!r}" if van_id else "none was given"
                 raise StationError(f"reassign needs one of today's vans, {named}")
             if ledger.van_closed(db, van.id):
-                raise StationError(
-                    f"van {van.id} is closed and gone: reopen it first (station reopen-van {van.id}) or choose another"
-                )
+                raise StationError(reasons.REASSIGN_TO_CLOSED(van=van.id))
             (last_stop,) = db.conn.execute(
                 "SELECT COALESCE(max(stop), 0) FROM plan_parcels WHERE van_id = ?", [van.id]
             ).fetchone()
@@ -357,12 +354,12 @@ def resolve_exception(
                 [tracking_id, plan_id, van.id, van.lane, last_stop + 1],
             )
             db.conn.execute("DELETE FROM plan_unplanned WHERE tracking_id = ?", [tracking_id])
-            reason = f"reassigned to van {van.id} at lane {van.lane}"
+            reason = reasons.REASSIGNED(van=van.id, lane=van.lane)
         else:
             reason = N_("re-labelled")
         facts = ledger.parcel_facts(db, tracking_id)
         if facts.van_id is None or facts.lane is None or facts.stop is None:
-            raise StationError(f"parcel {tracking_id} is not planned: reassign it to a van instead")
+            raise StationError(reasons.NOT_PLANNED_RELABEL(parcel=tracking_id))
         verdict = Verdict(
             Outcome.COMMAND, EventKind.RESOLVED, tracking_id, facts.lane, facts.van_id, facts.stop, reason=reason
         )

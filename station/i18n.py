@@ -4,7 +4,10 @@ Used by the screen, the labels and printed sheets, and the core's reason texts (
 ``N_()``, kept English on the wire). Standard library only, so the scan path imports it cheaply.
 
 Texts are marked with ``_()`` where they are shown, or with ``N_()`` where they are defined
-before the language is known (tables, outcome words) and translated when shown. The
+before the language is known (tables, outcome words) and translated when shown; ``NC_()``
+marks a word with a context, for a word that is translated differently elsewhere (an event
+kind "sorted" against a column "sorted"). Reasons made with values are templates
+(``station.reasons``), shown translated by ``station.reasons.shown``. The
 catalogs are extracted and compiled with Babel (see docs/translations.md); English is the
 source language and needs no catalog.
 """
@@ -44,6 +47,11 @@ def translation(language: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language])
 
 
+def current() -> gettext.NullTranslations:
+    """The screen's catalog (the one ``set_language`` chose)."""
+    return _translation
+
+
 def _(message: str) -> str:
     return _translation.gettext(message)
 
@@ -54,4 +62,9 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def N_(message: str) -> str:
     """Marks a text for extraction; it is translated later, where it is shown."""
+    return message
+
+
+def NC_(context: str, message: str) -> str:
+    """Marks a word with its context for extraction (``pgettext`` translates it where it is shown)."""
     return message

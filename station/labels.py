@@ -79,6 +79,14 @@ def _escaped(size: LabelSize, x: int, y: int, height: int, width: int, escaped: 
     return f"^FO{d(x)},{d(y)}^A0N,{d(height)},{d(width)}^FH^FD{escaped}^FS"
 
 
+def _block(size: LabelSize, x: int, y: int, height: int, width_dots: int, lines: int, text: str, limit: int) -> str:
+    """A text field wrapped at words over at most ``lines`` lines of ``width_dots`` (``^FB``)."""
+    d = size.dots
+    return (
+        f"^FO{d(x)},{d(y)}^A0N,{d(height)},{d(height)}^FB{width_dots},{lines},0,L,0^FH^FD{field_text(text, limit)}^FS"
+    )
+
+
 def _done(labels: Sequence[Sequence[str]]) -> bytes:
     return ("\n".join("\n".join(parts) for parts in labels) + "\n").encode("utf-8")
 
@@ -270,7 +278,8 @@ def command_sheet(
         parts = [*size.header(), _text(size, 30, 20, 40, title)]
         for i, command in enumerate(codes[start : start + per_label]):
             y = 90 + i * 280
-            parts.append(_text(size, 30, y, 44, command.meaning, limit=50))
+            # Up to two lines (a field block wraps at words): French meanings run longer than English.
+            parts.append(_block(size, 30, y, 28, size.width_dots - d(60), 2, command.meaning, limit=100))
             # Code 128 subset B: the codes hold '$' and ':' (the station's own prefix).
             parts.append(f"^FO{d(30)},{d(y + 60)}^BY{max(2, d(3))}^BCN,{d(140)},Y,N,N^FD{command.code}^FS")
         parts.append("^XZ")

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from station.barcodes import Identity, ParcelCode, Unreadable
 from station.i18n import N_  # the reasons stay English on the wire; the screen translates them
 from station.model import EventKind, Outcome
-from station.sorting import NO_PLAN_REASON, UNKNOWN_REASON, ParcelFacts, Verdict
+from station.reasons import NOT_IN_PLAN, NOT_PLANNED_LOAD, VAN_DEPARTED, WRONG_VAN
+from station.sorting import NO_PLAN_REASON, ParcelFacts, Verdict
+
+# sorting.UNKNOWN_REASON, said for a loader.
+UNKNOWN_LOAD_REASON = N_("unknown parcel: not in today's manifest, put it in the exception lane; do not load")
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ def decide_load(identity: Identity, facts: ParcelFacts | None, van: VanFacts, ex
             outcome,
             EventKind.EXCEPTION,
             lane=exception_lane,
-            reason=identity.problem or f"{UNKNOWN_REASON}; do not load",
+            reason=identity.problem or UNKNOWN_LOAD_REASON,
         )
     tid = facts.tracking_id
     if facts.cancelled:
@@ -46,13 +50,13 @@ def decide_load(identity: Identity, facts: ParcelFacts | None, van: VanFacts, ex
             reason=N_("cancelled: do not load, put it in the exception lane"),
         )
     if facts.van_id is None:
-        why = NO_PLAN_REASON if not facts.plan_exists else (facts.unplanned_reason or "not in the plan")
+        why = NO_PLAN_REASON if not facts.plan_exists else (facts.unplanned_reason or NOT_IN_PLAN)
         return Verdict(
             Outcome.NO_PLAN,
             EventKind.ARRIVED,
             tid,
             lane=exception_lane,
-            reason=f"not planned ({why}): do not load, tell the hub lead",
+            reason=NOT_PLANNED_LOAD(why=why),
         )
     if facts.van_id != van.van_id or van.closed:
         # Another van's parcel, or a van that has left: either way it must not go in.
@@ -64,9 +68,7 @@ def decide_load(identity: Identity, facts: ParcelFacts | None, van: VanFacts, ex
             lane=van.lane,
             van=van.van_id,
             stop=facts.stop,
-            reason=f"WRONG VAN: this parcel goes in van {facts.van_id} at lane {facts.lane}"
-            if wrong
-            else f"van {van.van_id} is closed (departed): keep the parcel, tell the hub lead",
+            reason=WRONG_VAN(van=facts.van_id, lane=facts.lane) if wrong else VAN_DEPARTED(van=van.van_id),
             right_van=facts.van_id,
             right_lane=facts.lane,
         )

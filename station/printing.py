@@ -169,9 +169,12 @@ class PrintQueue:
         *,
         confirm_timeout_s: float = CONFIRM_TIMEOUT_S,
         clock: Callable[[], float] = time.time,
+        language: str = "en",
     ) -> None:
+        """``language``: the station's (``[station] language``), for the REPRINT mark on a label printed again."""
         # name -> (printer, jobs it takes)
         self.store = store
+        self.language = language
         self.printers = dict(printers)
         self.confirm_timeout_s = confirm_timeout_s
         self.clock = clock
@@ -285,7 +288,7 @@ class PrintQueue:
         payload = bytes(row["payload"])
         reprint = bool(row["maybe_printed"])
         if reprint:
-            payload = labels.mark_reprint(payload)
+            payload = labels.mark_reprint(payload, self.language)
         with self.store.write() as db:
             # Before the bytes leave: a process that dies mid-send leaves "may have printed".
             db.execute(

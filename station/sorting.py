@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from station.barcodes import Identity, ParcelCode, StationCode, Unreadable
 from station.i18n import N_  # the reasons stay English on the wire; the screen translates them
 from station.model import EventKind, Outcome
+from station.reasons import NOT_IN_PLAN, NOT_PLANNED_SORT, STATION_CODE_SCANNED
 
 NO_PLAN_REASON = N_("no plan yet: ask the hub lead to plan the day")
 # The station still works on a day the hub's date has moved past (no manifest for today yet):
@@ -60,7 +61,9 @@ def decide_sort(
     if isinstance(identity, Unreadable):
         return Verdict(Outcome.INVALID, EventKind.EXCEPTION, lane=exception_lane, reason=identity.reason)
     if isinstance(identity, StationCode):
-        return Verdict(Outcome.COMMAND, EventKind.COMMAND, reason=f"station code: {identity.kind} {identity.value}")
+        return Verdict(
+            Outcome.COMMAND, EventKind.COMMAND, reason=STATION_CODE_SCANNED(kind=identity.kind, value=identity.value)
+        )
     assert isinstance(identity, ParcelCode)
     if day_passed and not identity.problem:
         if facts is None:
@@ -82,13 +85,12 @@ def decide_sort(
     if facts.van_id is None:
         if not facts.plan_exists:
             return Verdict(Outcome.NO_PLAN, EventKind.ARRIVED, tid, reason=NO_PLAN_REASON)
-        why = facts.unplanned_reason or "not in the plan"
         return Verdict(
             Outcome.NO_PLAN,
             EventKind.ARRIVED,
             tid,
             lane=exception_lane,
-            reason=f"not planned ({why}): put it in the exception lane and tell the hub lead",
+            reason=NOT_PLANNED_SORT(why=facts.unplanned_reason or NOT_IN_PLAN),
         )
     if facts.already_sorted:
         return Verdict(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from station import i18n
@@ -22,29 +23,42 @@ from station.i18n import LANGUAGES, set_language
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "station" / "locale" / "fr" / "LC_MESSAGES" / "station.po"
 LAT15 = set(json.loads((ROOT / "tests" / "data" / "console-fonts" / "fonts.json").read_text())["Lat15-Terminus32x16"])
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS: dict[str, Any] = {"_": None, "N_": None, "ngettext": (1, 2), "NC_": ((1, "c"), 2)}
 # Long enough stand-ins for what the texts are filled with on a dock.
 SAMPLES = {"lane": "13", "right_lane": "12", "van": "V12", "right_van": "V11", "stop": "120", "n": "999"}
-WRAPS = {"{path}", "{error}", "{best}", "{scanners}", "{printers}", "{state}"}  # free text, shown in toasts/status
+# Free text (a path, an error, a reason inside a reason), shown in toasts, the status line or clipped.
+WRAPS = {"{path}", "{error}", "{best}", "{scanners}", "{printers}", "{state}", "{why}", "{reason}"}
+# Texts never shown on one screen line, and where they are shown instead.
+NOT_ON_ONE_LINE = {
+    "unknown parcel: not in today's manifest, put it in the exception lane; do not load": "F3 table",
+    "van {van} is closed and gone: reopen it first (station reopen-van {van}) or choose another": "toast",
+}
+Message = tuple[str | None, str]  # (context, msgid)
 
 
-def extracted() -> set[str]:
+def command_meanings() -> set[str]:
+    """Printed on the command sheet in a two-line block (station.labels.command_sheet), not on the screen."""
+    from station.command_codes import COMMANDS
+
+    return {c.meaning for c in COMMANDS}
+
+
+def extracted() -> set[Message]:
+    """Every marked text of the files babel.cfg names (the extraction the docs run)."""
+    with (ROOT / "babel.cfg").open() as f:
+        method_map, options_map = parse_mapping_cfg(f)
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT / "station"),
-        method_map=[
-            (f"{name}.py", "python") for name in ("ui/**", "labels", "sorting", "loading", "dock", "command_codes")
-        ],
-        keywords=KEYWORDS,
+    for _file, _line, message, _comments, context in extract_from_dir(
+        str(ROOT), method_map=method_map, options_map=options_map, keywords=KEYWORDS
     ):
-        found.add(message if isinstance(message, str) else message[0])
+        found.add((context, message if isinstance(message, str) else message[0]))
     return found
 
 
-def french() -> dict[str, Any]:
+def french() -> dict[Message, Any]:
     with PO.open("rb") as f:
         catalog = read_po(f)
-    return {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in catalog if m.id}
+    return {(m.context, m.id if isinstance(m.id, str) else m.id[0]): m.string for m in catalog if m.id}
 
 
 def _translated(text: object) -> bool:
@@ -62,9 +76,10 @@ def test_every_screen_text_has_a_french_translation() -> None:
 
 def test_the_compiled_catalog_matches_the_po_file() -> None:
     compiled = gettext.translation(i18n.DOMAIN, i18n.LOCALE_DIR, languages=["fr"])
-    for msgid, msgstr in french().items():
+    for (context, msgid), msgstr in french().items():
         if isinstance(msgstr, str):
-            assert compiled.gettext(msgid) == msgstr, f"{msgid!r}: run pybabel compile"
+            shown = compiled.gettext(msgid) if context is None else compiled.pgettext(context, msgid)
+            assert shown == msgstr, f"{msgid!r}: run pybabel compile"
 
 
 def fill(text: str) -> str:
@@ -73,17 +88,19 @@ def fill(text: str) -> str:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_texts_fit_80_columns_and_the_console_font(language: str) -> None:
-    set_language(language)
-    try:
-        for msgid in extracted():
-            if any(field in msgid for field in WRAPS):
-                continue
-            shown = fill(i18n._(msgid))
-            assert len(shown) <= 78, f"{language}: {shown!r} ({len(shown)} columns)"
-            odd = {ch for ch in shown if not (" " <= ch <= "~") and ch not in LAT15}
-            assert not odd, f"{language}: {shown!r} uses {odd}"
-    finally:
-        set_language("en")
+    translation = i18n.translation(language)
+    paper = command_meanings()
+    for context, msgid in extracted():
+        if any(field in msgid for field in WRAPS) or msgid in NOT_ON_ONE_LINE or msgid in paper:
+            continue
+        shown = fill(translation.gettext(msgid) if context is None else translation.pgettext(context, msgid))
+        assert len(shown) <= 78, f"{language}: {shown!r} ({len(shown)} columns)"
+        odd = {ch for ch in shown if not (" " <= ch <= "~") and ch not in LAT15}
+        assert not odd, f"{language}: {shown!r} uses {odd}"
+    for msgid in paper:  # on paper, in a block of two label lines (100 characters at most)
+        shown = translation.gettext(msgid)
+        assert len(shown) <= 100, f"{language}: {shown!r}"
+        assert not {ch for ch in shown if not (" " <= ch <= "~") and ch not in LAT15}, shown
 
 
 def test_a_language_the_station_does_not_ship_is_refused() -> None:
@@ -231,7 +248,8 @@ def test_the_core_writes_english_reasons_and_the_screen_shows_them_in_its_langua
     try:
         assert reason_shown(stored) == "colis inconnu : absent du manifeste, le mettre en allée d'anomalies"
         assert instruction_for(undo) == "rien à annuler"
-        assert reason_shown("reassigned to van V03 at lane 3") == "reassigned to van V03 at lane 3"  # no entry: as is
+        assert reason_shown("reassigned to van V03 at lane 3") == "réaffecté au camion V03, allée 3"  # a template
+        assert reason_shown("an older station's words") == "an older station's words"  # no template made it: as is
         assert reason_shown(None) == ""
     finally:
         set_language("en")

@@ -22,7 +22,7 @@ def cmd_print_commands(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(command_codes.catalogue(vans), indent=2))
             return 0
-        print(command_codes.text_sheet(vans), end="")
+        print(command_codes.text_sheet(vans, station.config.rules.language), end="")
         if not args.text_only:
             day = station.clock.now().date()
             with station.store.write() as db:

@@ -433,8 +433,8 @@ class StationApp(App[int]):
             decision = await loop.run_in_executor(
                 self._writer, functools.partial(dock.resolve_exception, self.station, tracking_id, action, van_id=van)
             )
-        except StationError as exc:
-            self.notify(str(exc), severity="error", timeout=4)
+        except StationError as exc:  # the lead's refusals are reasons too (station.reasons)
+            self.notify(reason_shown(str(exc)), severity="error", timeout=4)
             return
         self.notify(f"{tracking_id}: {reason_shown(decision.reason)}", timeout=3)
         self._print_soon()

@@ -15,7 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from station.i18n import N_, _, ngettext
+from station import reasons
+from station.i18n import N_, _, current, ngettext
 from station.model import Decision, Outcome
 from station.sorting import NO_MANIFEST_REASON
 from station.ui.widgets import (
@@ -117,10 +118,10 @@ class DockScreen(Screen[None]):
 def reason_shown(reason: str | None) -> str:
     """A reason the core wrote (English, as the central server gets it) in the screen's language.
 
-    The core marks its fixed reasons with ``N_()``; a reason made with values (a van, a count)
-    has no catalog entry and is shown as written.
+    The core marks its fixed reasons with ``N_()``; a reason made with values (a van, a count) is
+    shown through the template that made it (``station.reasons``), with the same values.
     """
-    return _(reason) if reason else ""
+    return reasons.shown(reason, current())
 
 
 def instruction_for(decision: Decision) -> str:
@@ -135,6 +136,9 @@ def instruction_for(decision: Decision) -> str:
             return _("Scanned before: it goes in LANE {lane}, van {van}.").format(lane=d.lane, van=d.van)
         case Outcome.UNKNOWN:
             return _("Not in today's manifest: put it in the exception lane {lane}.").format(lane=d.lane)
+        case Outcome.INVALID if d.reason and d.reason != reasons.NOT_KNOWN:
+            # Why, when the station knows more than "not a barcode": a truncated or misread code.
+            return _("Scan it again: {reason}").format(reason=reason_shown(d.reason))
         case Outcome.INVALID:
             return _("The label could not be read: scan it again.")
         case Outcome.NO_PLAN if d.reason == NO_MANIFEST_REASON:
