@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
+from station import reasons
 from station.errors import ConfigError
 from station.model import Decision, Outcome
 from station.sounds import CLASSES, render
@@ -195,7 +196,7 @@ class Feedback:
     def problems(self) -> list[str]:
         """The failing feedback devices, for the status line: "sound FAILED (no soundcard)"."""
         with self._faults_lock:
-            return [f"{device} FAILED ({why})" for device, why in sorted(self._faults.items())]
+            return [reasons.FEEDBACK_FAILED(device=device, why=why) for device, why in sorted(self._faults.items())]
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the thread after what is queued; the bays' relays are switched off."""
@@ -274,13 +275,13 @@ class Feedback:
         if kind not in self._sounds:
             self._sounds[kind] = render(kind, self.settings.volume)
         wav = self._sounds[kind]
-        self._device("sound", lambda: player.play(wav))
+        self._device(reasons.FEEDBACK_SOUND, lambda: player.play(wav))
 
     def _acknowledge(self, scanner: Any, *, good: bool) -> None:
         acknowledge = getattr(scanner, "acknowledge", None)
         if acknowledge is None:  # keyboard-wedge scanners cannot be commanded
             return
-        self._device(f"scanner {scanner.name} commands", lambda: acknowledge(good))
+        self._device(reasons.FEEDBACK_SCANNER(name=scanner.name), lambda: acknowledge(good))
 
     def _light(self, bay: int, on: bool) -> None:
         if on:
@@ -289,7 +290,7 @@ class Feedback:
             self.lit.discard(bay)
         for bay_relay in self.relays.get(bay, []):
             switch = functools.partial(bay_relay.board.switch, bay_relay.relay.channel, on)
-            self._device(f"relay {bay_relay.relay.name}", switch)
+            self._device(reasons.FEEDBACK_RELAY(name=bay_relay.relay.name), switch)
 
 
 def build_feedback(config: Any) -> Feedback:

@@ -33,7 +33,8 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from drivers.printers import Delivery, Printer, PrinterState, PrinterStatus
-from station import labels
+from station import labels, reasons
+from station.i18n import N_  # English in print-queue; the screen translates them
 from station.store import Store, register_migrations
 
 log = logging.getLogger(__name__)
@@ -77,14 +78,15 @@ def enqueue(
 
 
 # What a worker can do about each state, in the words of the status line.
+# English here and in ``print-queue``; the screen shows them through station.reasons, translated.
 _WORDS = {
-    PrinterState.PAPER_OUT: "paper out",
-    PrinterState.HEAD_OPEN: "head open",
-    PrinterState.PAUSED: "paused (press pause)",
-    PrinterState.RIBBON_OUT: "ribbon out",
-    PrinterState.BUFFER_FULL: "busy (buffer full)",
-    PrinterState.FAULT: "not answering (paper out or head open?)",
-    PrinterState.OFFLINE: "off or unplugged",
+    PrinterState.PAPER_OUT: N_("paper out"),
+    PrinterState.HEAD_OPEN: N_("head open"),
+    PrinterState.PAUSED: N_("paused (press pause)"),
+    PrinterState.RIBBON_OUT: N_("ribbon out"),
+    PrinterState.BUFFER_FULL: N_("busy (buffer full)"),
+    PrinterState.FAULT: N_("not answering (paper out or head open?)"),
+    PrinterState.OFFLINE: N_("off or unplugged"),
 }
 
 
@@ -101,15 +103,15 @@ class PrinterReport:
 
     @property
     def text(self) -> str:
-        """``printer 2: paper out, 4 labels waiting``; ``printer 2 ready``."""
-        labels_waiting = f"{self.waiting} label{'s' if self.waiting != 1 else ''} waiting"
+        """``printer 2: paper out, 4 labels waiting``; ``printer 2 ready`` (templates: station.reasons)."""
+        waiting = (reasons.LABEL_WAITING if self.waiting == 1 else reasons.LABELS_WAITING)(n=self.waiting)
         if self.fault is not None:
-            return f"printer {self.name}: {self.fault}, {labels_waiting}"
+            return reasons.PRINTER_FAULT(name=self.name, fault=self.fault, waiting=waiting)
         if self.back:
-            return f"printer {self.name} is back: printing {labels_waiting} in scan order"
+            return reasons.PRINTER_BACK(name=self.name, waiting=waiting)
         if not self.status.ok:
-            return f"printer {self.name}: {_WORDS.get(self.status.state, self.status.state.value)}"
-        return f"printer {self.name} ready"
+            return reasons.PRINTER_STATE(name=self.name, state=_WORDS.get(self.status.state, self.status.state.value))
+        return reasons.PRINTER_READY(name=self.name)
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,8 @@ def _fault_words(status: PrinterStatus, delivery: Delivery) -> str:
     if delivery is Delivery.UNCONFIRMED:
         # Handed over whole, then silence or a dropped line: only a person can see if it came out.
         if status.state is PrinterState.FAULT:
-            return "last label not confirmed, check it (a REPRINT follows)"
-        return f"{words}, last label not confirmed (a REPRINT follows)"
+            return reasons.LAST_LABEL_CHECK
+        return reasons.LAST_LABEL_NOT_CONFIRMED(state=words)
     return words
 
 

@@ -8,8 +8,11 @@ marked ``N_()`` where the core defines it), and formats that template's translat
 same values. A translation that lost or renamed a ``{field}`` is not used: the English is
 shown instead, and the log says so once.
 
-Every template is defined here, once; the modules that write reasons (sorting, loading, dock,
-barcodes) call them. Standard library only: the scan path imports it.
+The status line's troubles (a printer's report, a failed feedback device) are made the same way:
+English where they are logged or printed by the CLI, translated where the screen shows them.
+
+Every template is defined here, once; the modules that write them (sorting, loading, dock,
+barcodes, printing, feedback) call them. Standard library only: the scan path imports it.
 """
 
 from __future__ import annotations
@@ -41,11 +44,14 @@ class Template:
     ``nested``: fields whose value is itself a reason (shown translated too).
     ``words``: fields whose value is a word of a closed list, with the gettext context it is
     translated in (an event kind: "sorted", "loaded").
+    ``patterns``: what a field's value looks like, where "the shortest text" would read a stored
+    text wrongly (a fault that holds a comma, before a count of labels).
     """
 
     english: str
     nested: tuple[str, ...] = ()
     words: dict[str, str] = field(default_factory=dict)
+    patterns: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         TEMPLATES.append(self)
@@ -65,7 +71,7 @@ class Template:
             parts.append(re.escape(literal))
             if name is None:
                 continue
-            parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+            parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>{self.patterns.get(name, '.+?')})")
             seen.add(name)
         return re.compile("".join(parts), re.DOTALL)
 
@@ -182,3 +188,23 @@ STATION_CODE_WRONG = Template(N_("station code not recognised: {why}"), nested=(
 LANE_NOT_A_NUMBER = N_("lane must be a number from 1 up")
 VAN_ID_WRONG = N_("van id must be letters, digits, '.', '_' or '-'")
 COMMAND_WRONG = N_("command must be a word of letters, digits or '_'")
+
+# ---- the status line: printers (station.printing) and the loader's feedback (station.feedback) ----
+
+LABEL_WAITING = Template(N_("{n} label waiting"), patterns={"n": "1"})
+LABELS_WAITING = Template(N_("{n} labels waiting"), patterns={"n": r"\d+"})
+_WAITING = r"\d+ labels? waiting"
+PRINTER_FAULT = Template(
+    N_("printer {name}: {fault}, {waiting}"), nested=("fault", "waiting"), patterns={"waiting": _WAITING}
+)
+PRINTER_BACK = Template(
+    N_("printer {name} is back: printing {waiting} in scan order"), nested=("waiting",), patterns={"waiting": _WAITING}
+)
+PRINTER_STATE = Template(N_("printer {name}: {state}"), nested=("state",))
+PRINTER_READY = Template(N_("printer {name} ready"))
+LAST_LABEL_CHECK = N_("last label not confirmed, check it (a REPRINT follows)")
+LAST_LABEL_NOT_CONFIRMED = Template(N_("{state}, last label not confirmed (a REPRINT follows)"), nested=("state",))
+FEEDBACK_FAILED = Template(N_("{device} FAILED ({why})"), nested=("device", "why"))
+FEEDBACK_SOUND = N_("sound")
+FEEDBACK_SCANNER = Template(N_("scanner {name} commands"))
+FEEDBACK_RELAY = Template(N_("relay {name}"))

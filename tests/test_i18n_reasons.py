@@ -30,11 +30,17 @@ from tests.conftest import round_robin_plan
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Where a field must look a certain way (Template.patterns).
+SHAPED = {"n": "1", "waiting": "4 labels waiting"}
+
+
 def sample_values(template: Template) -> dict[str, str]:
     """Values as a dock fills them: a reason inside a reason, an event kind, ids and counts."""
     values = {}
     for i, name in enumerate(sorted(template.fields)):
-        if name in template.nested:
+        if name in template.patterns:
+            values[name] = SHAPED[name]
+        elif name in template.nested:
             values[name] = reasons.NOT_IN_PLAN
         elif name in template.words:
             values[name] = "sorted"
@@ -263,3 +269,29 @@ def test_the_command_sheet_gives_the_meanings_in_the_station_language(config: Co
     # English by default, and for scripts (print-commands --json).
     assert "undo the last scan of this scanner" in command_codes.text_sheet(vans)
     assert {row["meaning"] for row in command_codes.catalogue(vans)} >= {"undo the last scan of this scanner"}
+
+
+def test_the_status_line_says_printer_and_feedback_troubles_in_the_screen_language() -> None:
+    from drivers.printers import PrinterState, PrinterStatus
+    from drivers.scanners import ScannerState
+    from station.printing import PrinterReport
+    from station.ui.app import PRINTER_STATE_WORDS, SCANNER_STATE_WORDS
+
+    french = gettext.translation("station", LOCALE_DIR, languages=["fr"])
+    fault = reasons.LAST_LABEL_NOT_CONFIRMED(state="paper out")
+    report = PrinterReport("2", ("sort_label",), PrinterStatus(PrinterState.PAPER_OUT), waiting=4, fault=fault)
+    assert report.text == "printer 2: paper out, last label not confirmed (a REPRINT follows), 4 labels waiting"
+    assert shown(report.text, french) == (
+        "imprimante 2 : plus de papier, dernière étiquette non confirmée (un DUPLICATA suit), 4 étiquettes en attente"
+    )
+    back = PrinterReport("2", ("sort_label",), PrinterStatus(PrinterState.READY), waiting=1, back=True)
+    assert (
+        shown(back.text, french) == "imprimante 2 revenue : impression de 1 étiquette en attente dans l'ordre des scans"
+    )
+    off = PrinterReport("bay-3", ("load_list",), PrinterStatus(PrinterState.OFFLINE))
+    assert shown(off.text, french) == "imprimante bay-3 : éteinte ou débranchée"
+    failed = reasons.FEEDBACK_FAILED(device=reasons.FEEDBACK_RELAY(name="bay-3"), why="[Errno 19] No such device")
+    assert shown(failed, french) == "relais bay-3 EN PANNE ([Errno 19] No such device)"  # the OS's words stay
+    # Every state a driver can report has its word.
+    assert set(PRINTER_STATE_WORDS) == {state.value for state in PrinterState}
+    assert set(SCANNER_STATE_WORDS) == {state.value for state in ScannerState if state is not ScannerState.CONNECTED}

@@ -33,7 +33,7 @@ from station.dayclose import day_close
 from station.devices import ScannerSlot
 from station.errors import StationError
 from station.feedback import Feedback, FeedbackConfig
-from station.i18n import _, ngettext
+from station.i18n import NC_, _, ngettext, pgettext
 from station.model import Decision
 from station.printing import PrintQueue
 from station.ui.screens import (
@@ -53,6 +53,20 @@ log = logging.getLogger(__name__)
 STATUS_EVERY_S = 1.0
 PRINTER_STATUS_EVERY_S = 5.0
 PULL_EVERY_S = 60.0
+
+
+# The drivers' states (drivers.printers.PrinterState, drivers.scanners.ScannerState), as the status line says them.
+PRINTER_STATE_WORDS = (
+    NC_("printer", "ready"),
+    NC_("printer", "paper out"),
+    NC_("printer", "head open"),
+    NC_("printer", "paused"),
+    NC_("printer", "ribbon out"),
+    NC_("printer", "buffer full"),
+    NC_("printer", "fault"),
+    NC_("printer", "offline"),
+)
+SCANNER_STATE_WORDS = (NC_("scanner", "disconnected"), NC_("scanner", "missing"))
 
 
 @dataclass
@@ -312,7 +326,7 @@ class StationApp(App[int]):
             lanes=[vars(lane) for lane in report.lanes],
             labels_waiting=self.queue.pending(),
             backlog=self.station.outbox_backlog(),
-            printers=[f"{r.name} {r.status.state.value}" for r in reports],
+            printers=[f"{r.name} {pgettext('printer', r.status.state.value)}" for r in reports],
             printer_alerts=[r.text for r in reports if r.fault or r.back],
         )
 
@@ -334,7 +348,7 @@ class StationApp(App[int]):
     def status_parts(self, snap: StatusSnapshot) -> list[str]:
         """The status line's parts, most urgent first: what does not fit at 80 columns is the least urgent."""
         # A printer's fault, then a silent speaker or a dead bay light (station.feedback).
-        parts = [*snap.printer_alerts, *self.feedback.problems()]
+        parts = [reason_shown(text) for text in (*snap.printer_alerts, *self.feedback.problems())]
         if snap.labels_waiting and not snap.printer_alerts:
             parts.append(
                 ngettext("{n} LABEL WAITING", "{n} LABELS WAITING", snap.labels_waiting).format(n=snap.labels_waiting)
@@ -364,7 +378,8 @@ class StationApp(App[int]):
                 return _("{name}: loads {van}").format(name=scanner.name, van=slot.role[len("load:") :])
             return _("{name} OK").format(name=scanner.name)
         why = getattr(scanner, "last_error", None)
-        return f"{scanner.name} {scanner.state.value.upper()}" + (f" ({why})" if why else "")
+        state = pgettext("scanner", scanner.state.value).upper()
+        return f"{scanner.name} {state}" + (f" ({why})" if why else "")
 
     def pop_to_dock(self) -> None:
         while len(self.screen_stack) > 1 and self.screen is not self.dock:
