@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from textual.widgets import DataTable, Static
 
 from station import reasons
@@ -57,6 +59,26 @@ def test_the_screen_finds_the_template_and_values_of_every_stored_reason(templat
     assert first is template, f"{stored!r} is read as {first.english!r}"
     assert template.values_in(stored) == values
     assert shown(stored, gettext.NullTranslations()) == stored  # English: exactly what is stored
+
+
+FRENCH = gettext.translation("station", LOCALE_DIR, languages=["fr"])
+# What a value may be: a van id, a count, a scanner's name, an OS error, or a piece of some other reason.
+VALUES = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from([reasons.NOT_IN_PLAN, reasons.NOT_KNOWN, "sorted", "4 labels waiting", "): ", ", ", " ("]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(template=st.sampled_from(TEMPLATES), data=st.data())
+def test_any_stored_text_is_shown_without_an_error_and_as_stored_in_english(
+    template: Template, data: st.DataObject
+) -> None:
+    """Whatever the values were, reading a stored text back never breaks the screen."""
+    values = {name: data.draw(VALUES, label=name) for name in sorted(template.fields)}
+    stored = template(**values)
+    assert shown(stored, gettext.NullTranslations()) == stored
+    assert isinstance(shown(stored, FRENCH), str)
 
 
 def catalogs() -> Iterator[tuple[str, Path]]:
