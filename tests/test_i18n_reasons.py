@@ -106,6 +106,36 @@ def test_every_translation_keeps_the_fields_of_its_english(language: str, po: Pa
         assert translation.gettext(template.english) != template.english, f"{language}: {template.english!r}"
 
 
+def cannot_read_reasons() -> list[str]:
+    """Every reason a CANNOT READ can give, as stored, filled with long values."""
+    return [
+        reasons.NOT_KNOWN_BECAUSE(why=reasons.INTERNAL_ERROR(name="UnicodeDecodeError")),
+        *(reasons.NOT_KNOWN_BECAUSE(why=why) for why in reasons.NOT_KNOWN_WHY),
+        *(
+            reasons.STATION_CODE_WRONG(why=why)
+            for why in (reasons.LANE_NOT_A_NUMBER, reasons.VAN_ID_WRONG, reasons.COMMAND_WRONG)
+        ),
+        reasons.CHECK_WRONG(expected=4, got="X"),
+        reasons.UPS_TRUNCATED(n=17),
+        reasons.SSCC_TRUNCATED(n=17),
+        reasons.AMAZON_LENGTH(n=11),
+        reasons.COUNTRY_UNKNOWN(code="XX"),
+        reasons.POSTAL_ONLY(postal="75001-1234"),
+    ]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_cannot_read_reason_fits_the_instruction_line_in_every_language(language: str) -> None:
+    translation = (
+        gettext.NullTranslations()
+        if language == "en"
+        else gettext.translation("station", LOCALE_DIR, languages=[language])
+    )
+    for stored in cannot_read_reasons():
+        line = shown(stored, translation)
+        assert len(line) <= 78, f"{language}: {line!r} ({len(line)} columns)"
+
+
 class RenamedField(gettext.NullTranslations):
     """A catalog whose WRONG VAN lost ``{lane}`` and calls ``{van}`` ``{camion}``."""
 
@@ -219,7 +249,7 @@ async def test_the_french_screen_shows_reasons_with_their_values_in_french(
         assert instruction(app) == f"Le camion {right.id} est parti : gardez le colis, prévenez le chef de quai."
         # CANNOT READ says why, with the digits, in French.
         await app.process("1Z999AA10123456785", device="keyboard")
-        assert instruction(app) == "Scannez à nouveau : chiffre de contrôle faux : 4 attendu, 5 lu"
+        assert instruction(app) == "chiffre de contrôle faux : 4 attendu, 5 lu"
         # The lead's F3 list and a refused reassignment (a toast), in French.
         await app.process(parcel.tracking_id, device="keyboard")
         await app.process(station_code("command", "DAMAGED"), device="keyboard")

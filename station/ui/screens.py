@@ -137,8 +137,9 @@ def instruction_for(decision: Decision) -> str:
         case Outcome.UNKNOWN:
             return _("Not in today's manifest: put it in the exception lane {lane}.").format(lane=d.lane)
         case Outcome.INVALID if d.reason and d.reason != reasons.NOT_KNOWN:
-            # Why, when the station knows more than "not a barcode": a truncated or misread code.
-            return _("Scan it again: {reason}").format(reason=reason_shown(d.reason))
+            # Why, when the station knows more than "not a barcode" (a misread check digit, a
+            # truncated code); SCAN AGAIN is already in big letters above it.
+            return reason_shown(d.reason)
         case Outcome.INVALID:
             return _("The label could not be read: scan it again.")
         case Outcome.NO_PLAN if d.reason == NO_MANIFEST_REASON:
