@@ -177,6 +177,13 @@ def test_the_core_stores_its_reasons_in_english_word_for_word(planned: Station, 
     assert f"WRONG VAN: this parcel goes in van {right.id} at lane {right.lane}" in wire
 
 
+def test_a_fixed_reason_written_out_for_extraction_is_the_text_it_always_was() -> None:
+    from station.loading import UNKNOWN_LOAD_REASON
+    from station.sorting import UNKNOWN_REASON
+
+    assert UNKNOWN_LOAD_REASON == f"{UNKNOWN_REASON}; do not load"  # once composed, now one literal to translate
+
+
 def french_config(config: Config, tmp_path: Path) -> Config:
     path = tmp_path / "station.toml"
     path.write_text(
