@@ -92,6 +92,7 @@ def test_a_new_day_starts_clean_and_keeps_the_old_one(station: Station, day: lis
 
 def test_import_dry_run_changes_nothing(tmp_path: Path, day: list[Parcel], capsys: pytest.CaptureFixture[str]) -> None:
     d = str(tmp_path / "data")
+    # Every import names its day: without it, the day is today's, and the test failed after midnight 2026-11-30.
     full, truncated = tmp_path / "full.csv", tmp_path / "truncated.csv"
     write_csv(day, full)
     write_csv(day[:10], truncated)
@@ -99,15 +100,15 @@ def test_import_dry_run_changes_nothing(tmp_path: Path, day: list[Parcel], capsy
     db = tmp_path / "data" / "station.db"
     snapshot = sqlite3.connect(db).execute("SELECT count(*), sum(cancelled) FROM parcels").fetchone()
     capsys.readouterr()
-    assert main(["import", str(truncated), "--dry-run", "--data-dir", d]) == 0
+    assert main(["import", str(truncated), "--dry-run", "--day", "2026-11-30", "--data-dir", d]) == 0
     out = capsys.readouterr().out
     assert "would add 0, keep 10, cancel 30 of 40 open (75%)" in out and "nothing changed" in out
-    assert main(["import", str(truncated), "--data-dir", d]) == 1
+    assert main(["import", str(truncated), "--day", "2026-11-30", "--data-dir", d]) == 1
     assert "--force" in capsys.readouterr().err
     assert sqlite3.connect(db).execute("SELECT count(*), sum(cancelled) FROM parcels").fetchone() == snapshot
-    assert main(["import", str(truncated), "--force", "--data-dir", d]) == 0
+    assert main(["import", str(truncated), "--force", "--day", "2026-11-30", "--data-dir", d]) == 0
     assert sqlite3.connect(db).execute("SELECT sum(cancelled) FROM parcels").fetchone() == (30,)
-    assert main(["import", str(full), "--data-dir", d]) == 0
+    assert main(["import", str(full), "--day", "2026-11-30", "--data-dir", d]) == 0
     assert capsys.readouterr().out.count("back on the manifest:") == 30
 
 
