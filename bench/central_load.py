@@ -394,7 +394,7 @@ async def run(args: argparse.Namespace, url: str, server: subprocess.Popen[bytes
     pushers = [asyncio.create_task(load.push_loop(s)) for s in load.stations]
     readers = [asyncio.create_task(load.read_loop(n)) for n in range(args.readers)]
 
-    print(f"full push load for {args.seconds} s ...", file=sys.stderr)
+    print(f"full push load for {args.seconds:g} s ...", file=sys.stderr)
     load.saturate = True
     phase = load.start_phase("full", None)
     await asyncio.sleep(args.seconds)
@@ -407,7 +407,7 @@ async def run(args: argparse.Namespace, url: str, server: subprocess.Popen[bytes
     for rate in args.ramp:
         if not load.running:
             break
-        print(f"ramp: {rate} events/s for {args.step_seconds} s ...", file=sys.stderr)
+        print(f"ramp: {rate:g} events/s for {args.step_seconds:g} s ...", file=sys.stderr)
         phase = load.start_phase(f"{rate:g}/s", rate)
         offer = asyncio.create_task(load.offer(rate))
         await asyncio.sleep(args.step_seconds)
