@@ -120,8 +120,8 @@ def test_bad_deliveries_get_a_clear_4xx_and_store_nothing(server: Server, data: 
     with server.client("drv-token") as c:
         answer = c.post("/v1/deliveries", json=data)
     assert answer.status_code == status and why in answer.json()["error"]
-    rows = server.tracking.store.conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]
-    assert rows == 0
+    with server.tracking.store.db.read() as tx:
+        assert tx.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0
     assert not (server.data_dir / "photos").exists()
 
 
@@ -168,7 +168,8 @@ def test_refused_webhook_urls_are_422_and_not_stored(server: Server, body: dict[
     with server.client("sys-token") as c:
         answer = c.post("/v1/webhooks", json=body)
     assert answer.status_code == 422 and why in answer.json()["error"]
-    assert server.tracking.store.conn.execute("SELECT count(*) FROM webhooks").fetchone()[0] == 0
+    with server.tracking.store.db.read() as tx:
+        assert tx.execute("SELECT count(*) FROM webhooks").fetchone()[0] == 0
 
 
 def test_the_form_sends_the_receiver_to_the_parcels_page(server: Server) -> None:

@@ -19,19 +19,24 @@ import pytest
 from station.central.deliveries import parse_delivery
 from station.central.signing import new_secret, verify
 from station.central.storage import CentralStore
-from station.central.tracking_store import DeliveryConflict, TrackingStore
+from station.central.tracking_store import LEASE_S, DeliveryConflict, TrackingStore
 from station.central.webhooks import Dispatcher, WebhookPolicy
 
 HUB, DAY = "Lyon Gerland", "2026-11-25"
 
 
 @pytest.fixture
-def stores(tmp_path: Path) -> Iterator[tuple[CentralStore, TrackingStore]]:
-    central = CentralStore.in_dir(tmp_path)
-    tracking = TrackingStore.in_dir(tmp_path)
+def stores(tmp_path: Path, central_database: str | None) -> Iterator[tuple[CentralStore, TrackingStore]]:
+    """Both stores on one database: SQLite in tmp_path, or a fresh PostgreSQL database."""
+    central = CentralStore.open(central_database, tmp_path)
+    tracking = TrackingStore(central.db, tmp_path / "photos")
     yield central, tracking
-    tracking.close()
     central.close()
+
+
+def count(tracking: TrackingStore, sql: str) -> Any:
+    with tracking.db.read() as tx:
+        return tx.execute(sql).fetchone()[0]
 
 
 def manifest(central: CentralStore, *parcels: tuple[str, str]) -> None:
@@ -62,7 +67,8 @@ def push(central: CentralStore, tracking_id: str, kind: str, **over: Any) -> dic
 
 
 def queued(tracking: TrackingStore) -> list[tuple[str, str]]:
-    rows = tracking.conn.execute("SELECT tracking_id, body FROM webhook_messages ORDER BY seq").fetchall()
+    with tracking.db.read() as tx:
+        rows = tx.execute("SELECT tracking_id, body FROM webhook_messages ORDER BY seq").fetchall()
     return [(r[0], json.loads(r[1])["data"]["status"]) for r in rows]
 
 
@@ -172,23 +178,40 @@ def test_gives_up_after_the_last_attempt(stores: tuple[CentralStore, TrackingSto
     (message,) = tracking.due_messages(now=1e12)
     tracking.record_attempt(message, status=500, error="answered 500", ms=3, next_attempt_at=None)
     assert tracking.due_messages(now=1e12) == []
-    state = tracking.conn.execute("SELECT state FROM webhook_messages").fetchone()[0]
+    state = count(tracking, "SELECT state FROM webhook_messages")
     assert state == "failed"
 
 
-def test_pending_messages_and_the_cursor_survive_a_restart(tmp_path: Path) -> None:
-    central = CentralStore.in_dir(tmp_path)
-    tracking = TrackingStore.in_dir(tmp_path)
+def test_pending_messages_and_what_was_told_survive_a_restart(tmp_path: Path, central_database: str | None) -> None:
+    central = CentralStore.open(central_database, tmp_path)
+    tracking = TrackingStore(central.db, tmp_path / "photos")
     tracking.add_subscription("tms", "http://127.0.0.1:1/hook", ["tracking.updated"], new_secret())
     manifest(central, ("P1", "69007"))
     push(central, "P1", "sorted")
     tracking.ingest()
     before = [m.message_id for m in tracking.due_messages(now=1e12)]
-    tracking.close()
-    again = TrackingStore.in_dir(tmp_path)
-    assert again.ingest() == 0  # nothing queued twice
-    assert [m.message_id for m in again.due_messages(now=1e12)] == before[:1]  # P1's line: one at a time
-    pending = again.conn.execute("SELECT count(*) FROM webhook_messages WHERE state = 'pending'").fetchone()[0]
-    assert pending == 2
-    again.close()
     central.close()
+    central = CentralStore.open(central_database, tmp_path)
+    again = TrackingStore(central.db, tmp_path / "photos")
+    assert again.ingest() == 0  # nothing queued twice
+    # Claimed before the restart: leased to the process that died, sent again once the lease ends.
+    assert again.due_messages(now=1e12) == []
+    later = 1e12 + LEASE_S + 1
+    assert [m.message_id for m in again.due_messages(now=later)] == before[:1]  # P1's line: one at a time
+    assert count(again, "SELECT count(*) FROM webhook_messages WHERE state = 'pending'") == 2
+    central.close()
+
+
+def test_a_claimed_message_goes_to_one_process_until_its_lease_ends(stores: tuple[CentralStore, TrackingStore]) -> None:
+    central, tracking = stores
+    other = TrackingStore(central.db, tracking.photos_dir)  # another server process's view of the queue
+    tracking.add_subscription("tms", "http://127.0.0.1:1/hook", ["tracking.updated"], new_secret())
+    manifest(central, ("P1", "69007"), ("P2", "69008"))
+    assert tracking.ingest() == 2
+    mine = tracking.due_messages(now=1e12, limit=1)
+    theirs = other.due_messages(now=1e12)
+    assert len(mine) == 1 and len(theirs) == 1 and mine[0].message_id != theirs[0].message_id
+    assert other.due_messages(now=1e12) == []
+    tracking.record_attempt(mine[0], status=503, error="answered 503", ms=2, next_attempt_at=1e12 + 5)
+    # Answered: the lease ends with the attempt, and the retry is due at its own time.
+    assert [m.message_id for m in other.due_messages(now=1e12 + 6)] == [mine[0].message_id]

@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +34,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from station.central.db import StoreUnavailable
 from station.central.faults import Fault, FaultQueue
-from station.central.storage import CentralStore, Versioned
+from station.central.storage import CentralStore, Stored, Versioned
 from station.central.tokens import DriverRole, Holder, Role, StationRole, SystemRole, Tokens
 from station.central.tracking_routes import Tracking
 from station.central.tracking_store import TrackingStore
@@ -41,6 +44,8 @@ from station.central.validation import EVENT_KINDS, check_event, check_manifest,
 from station.central.webhooks import WebhookPolicy
 
 __all__ = ["EVENT_KINDS", "CentralApp", "ServerLimits", "create_app"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -220,12 +225,9 @@ class CentralApp:
             return _error(400, "Idempotency-Key longer than 128 characters")
         body = await read_body(request, self.limits.max_body_bytes)
         digest = hashlib.sha256(body).hexdigest()
-        prior = self.store.replay(station_id, key)
+        prior = await asyncio.to_thread(self.store.replay, station_id, key)
         if prior is not None:
-            if prior[0] != digest:
-                return _error(422, "Idempotency-Key reused with a different body")
-            self.store.count_duplicate_request()
-            return JSONResponse(prior[1].body, status_code=prior[1].status, headers={"Idempotent-Replayed": "true"})
+            return await self._replayed(prior, digest)
         marker = (station_id, key)
         if marker in self.in_flight:
             return _error(
@@ -262,11 +264,19 @@ class CentralApp:
             if errors:
                 # Nothing of the batch is applied: the client quarantines the named events, resends the rest.
                 return JSONResponse({"error": "invalid events", "errors": errors}, status_code=422)
-            stored = self.store.apply_batch(station_id, key, digest, events)
+            recorded = await asyncio.to_thread(self.store.apply_batch, station_id, key, digest, events)
+            if recorded[0] != digest:  # another server process applied this key with another body
+                return _error(422, "Idempotency-Key reused with a different body")
             self.on_change()
-            return JSONResponse(stored.body, status_code=stored.status)
+            return JSONResponse(recorded[1].body, status_code=recorded[1].status)
         finally:
             self.in_flight.discard(marker)
+
+    async def _replayed(self, prior: tuple[str, Stored], digest: str) -> Response:
+        if prior[0] != digest:
+            return _error(422, "Idempotency-Key reused with a different body")
+        await asyncio.to_thread(self.store.count_duplicate_request)
+        return JSONResponse(prior[1].body, status_code=prior[1].status, headers={"Idempotent-Replayed": "true"})
 
     def _readable(self, role: Role, hub: str, what: str) -> Response | None:
         """A station reads only its own hub's documents; a company system reads any hub's."""
@@ -280,7 +290,7 @@ class CentralApp:
             refused = self._readable(role, hub, table[:-1])
             if refused is not None:
                 return refused
-            doc = self.store.get_versioned(table, hub, day)
+            doc = await asyncio.to_thread(self.store.get_versioned, table, hub, day)
             if doc is None:
                 return _error(404, f"no {table[:-1]} for hub {hub} on {day}")
             etag = _etag(doc)
@@ -305,7 +315,7 @@ class CentralApp:
         if problems:
             message = f"manifest rejected: {len(problems)} problem(s), nothing stored"
             return _error(422, message, problems=problems[:100])
-        return self._store_version("manifests", request, hub, day, doc, publisher=role.name)
+        return await self._store_version("manifests", request, hub, day, doc, publisher=role.name)
 
     async def plan_put(self, request: Request, role: Role, fault: Fault | None) -> Response:
         """A station publishes its own hub's plan, and only over the version it has seen (If-Match)."""
@@ -321,7 +331,7 @@ class CentralApp:
         problems = check_plan(doc)
         if problems:
             return _error(422, "plan rejected", problems=problems)
-        return self._store_version("plans", request, hub, day, doc, publisher=role.station_id)
+        return await self._store_version("plans", request, hub, day, doc, publisher=role.station_id)
 
     async def _document(self, request: Request, hub: str, day: str) -> tuple[Any, Response | None]:
         if len(hub) > 64 or not hub.isprintable() or len(day) != 10:
@@ -336,7 +346,9 @@ class CentralApp:
         except ValueError as exc:
             return None, _error(400, f"body is not JSON: {exc}")
 
-    def _store_version(self, table: str, request: Request, hub: str, day: str, doc: Any, *, publisher: str) -> Response:
+    async def _store_version(
+        self, table: str, request: Request, hub: str, day: str, doc: Any, *, publisher: str
+    ) -> Response:
         if_match = request.headers.get("If-Match")
         if_version = None
         if if_match and if_match.strip() != "*":
@@ -344,7 +356,9 @@ class CentralApp:
             if_version = _version_of(tags[0]) if tags else -1
         # Stored as re-serialised JSON: what a station pulls is exactly what was checked.
         body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
-        version = self.store.put_versioned(table, hub, day, body, station_id=publisher, if_version=if_version)
+        version = await asyncio.to_thread(
+            self.store.put_versioned, table, hub, day, body, station_id=publisher, if_version=if_version
+        )
         if version is None:
             return _error(412, "the document changed since you read it; pull and retry")
         self.on_change()
@@ -365,7 +379,7 @@ class CentralApp:
                 status_code=400,
                 media_type="application/problem+json",
             )
-        if not self.store.add_epcis_event(role.station_id, event_id, json.dumps(event)):
+        if not await asyncio.to_thread(self.store.add_epcis_event, role.station_id, event_id, json.dumps(event)):
             return JSONResponse(
                 {
                     "type": "epcisException:ResourceAlreadyExistsException",
@@ -408,6 +422,12 @@ def _version_of(etag: str) -> int:
         return -1
 
 
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    """The database is away (PostgreSQL restarting, a locked file): nothing was stored, try again."""
+    log.warning("answering 503: %s", exc)
+    return _error(503, "the database is unavailable; nothing was stored, try again", headers={"Retry-After": "5"})
+
+
 def create_app(
     data_dir: Path,
     tokens: Tokens,
@@ -415,13 +435,20 @@ def create_app(
     limits: ServerLimits | None = None,
     enable_fault_admin: bool = False,
     store: CentralStore | None = None,
+    database: str | None = None,
     allow_private_webhooks: bool = False,
     webhook_policy: WebhookPolicy | None = None,
+    tracking_loop: bool = True,
 ) -> Starlette:
     """The server. ``app.state.faults`` is always there for tests in the same process;
     ``POST /_faults`` only when ``enable_fault_admin`` (never in a pilot). Tracking's routes
-    (docs/tracking.md) share the database and run their webhook loop in the app's lifespan."""
-    store = store or CentralStore.in_dir(data_dir)
+    (docs/tracking.md) share the database; its ingest and webhook loop run in the app's
+    lifespan unless ``tracking_loop`` is False (a process of :mod:`.server` runs them).
+
+    The database is ``store``'s, else ``database`` (a PostgreSQL URL), else the SQLite file in
+    ``data_dir``; migrated before the first request."""
+    owned = store is None
+    store = store or CentralStore.open(database, data_dir)
     central = CentralApp(store, tokens, limits or ServerLimits(), FaultQueue())
     day = "/v1/hubs/{hub}/days/{day}"
     routes = [
@@ -437,13 +464,26 @@ def create_app(
     if enable_fault_admin:
         routes.append(Route("/_faults", central.faults_route, methods=["GET", "POST", "DELETE"]))
     tracking = Tracking(
-        TrackingStore(store.path, Path(data_dir) / "photos"),
+        TrackingStore(store.db, Path(data_dir) / "photos"),
         central.who,
         allow_private_webhooks=allow_private_webhooks,
         policy=webhook_policy,
+        loop=tracking_loop,
     )
     central.on_change = tracking.nudge
-    app = Starlette(routes=routes + tracking.routes(), lifespan=tracking.lifespan)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with tracking.lifespan(app):
+            yield
+        if owned:
+            store.close()
+
+    app = Starlette(
+        routes=routes + tracking.routes(),
+        lifespan=lifespan,
+        exception_handlers={StoreUnavailable: _unavailable},
+    )
     app.state.tracking = tracking
     app.state.store = store
     app.state.faults = central.faults

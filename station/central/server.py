@@ -7,6 +7,9 @@ no race between picking a port and listening on it).
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import socket
 import ssl
 import threading
@@ -38,12 +41,43 @@ def check_tls_files(certfile: Path | None, keyfile: Path | None) -> None:
         raise StationError(f"cannot load the certificate {certfile} with the key {keyfile}: {exc}") from None
 
 
+# The settings a worker process builds its app from (uvicorn starts workers from an import string).
+SETTINGS_ENV = "STATION_CENTRAL_SETTINGS"
+
+
+def check_database(database: str | None, data_dir: Path) -> None:
+    """Connect and migrate once, before any worker starts: a wrong URL, a wrong password or a
+    database newer than this code stops the server here with one line."""
+    from station.central.db import DatabaseError
+    from station.central.storage import CentralStore
+
+    try:
+        CentralStore.open(database, data_dir).close()
+    except DatabaseError as exc:
+        raise StationError(str(exc)) from None
+
+
+def app_from_environment() -> Starlette:
+    """A worker's app, from the settings :func:`serve` put in the environment."""
+    settings = json.loads(os.environ[SETTINGS_ENV])
+    return create_app(
+        Path(settings["data_dir"]),
+        read_tokens(Path(settings["tokens_file"])),
+        limits=ServerLimits(**settings["limits"]),
+        enable_fault_admin=settings["enable_fault_admin"],
+        database=settings["database"],
+        allow_private_webhooks=settings["allow_private_webhooks"],
+    )
+
+
 def serve(
     host: str,
     port: int,
     data_dir: Path,
     tokens_file: Path,
     *,
+    database: str | None = None,
+    workers: int = 1,
     enable_fault_admin: bool = False,
     limits: ServerLimits | None = None,
     log_level: str = "info",
@@ -51,29 +85,45 @@ def serve(
     keyfile: Path | None = None,
     allow_private_webhooks: bool = False,
 ) -> None:
-    """Serve until stopped; HTTPS when a certificate and key are given.
+    """Serve until stopped; HTTPS when a certificate and key are given; ``workers`` processes.
 
-    The tokens file and the TLS files are checked first: a mistake in them is a
-    :class:`StationError` naming the file and line, and the port is never bound.
+    The tokens file, the TLS files and the database are checked first: a mistake in them is a
+    :class:`StationError` naming the file (or URL) and the reason, and the port is never bound.
+    Every worker answers every route and runs tracking's loop: what they share is in the
+    database (the webhook queue with its leases, idempotency records), nothing in one process.
     """
     tokens = read_tokens(tokens_file)
     check_tls_files(certfile, keyfile)
-    app = create_app(
-        Path(data_dir),
-        tokens,
-        limits=limits,
-        enable_fault_admin=enable_fault_admin,
-        allow_private_webhooks=allow_private_webhooks,
+    check_database(database, data_dir)
+    limits = limits or ServerLimits()
+    tls = {"ssl_certfile": str(certfile) if certfile else None, "ssl_keyfile": str(keyfile) if keyfile else None}
+    common = {"host": host, "port": port, "log_level": log_level, "access_log": log_level == "debug", **tls}
+    if workers <= 1:
+        app = create_app(
+            Path(data_dir),
+            tokens,
+            limits=limits,
+            enable_fault_admin=enable_fault_admin,
+            database=database,
+            allow_private_webhooks=allow_private_webhooks,
+        )
+        uvicorn.run(app, **common)  # type: ignore[arg-type]
+        return
+    os.environ[SETTINGS_ENV] = json.dumps(
+        {
+            "data_dir": str(data_dir),
+            "tokens_file": str(tokens_file),
+            "limits": dataclasses.asdict(limits),
+            "enable_fault_admin": enable_fault_admin,
+            "database": database,
+            "allow_private_webhooks": allow_private_webhooks,
+        }
     )
-    # One worker: the SQLite store is one connection guarded by a lock.
     uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=log_level == "debug",
-        ssl_certfile=str(certfile) if certfile else None,
-        ssl_keyfile=str(keyfile) if keyfile else None,
+        "station.central.server:app_from_environment",
+        factory=True,
+        workers=workers,
+        **common,  # type: ignore[arg-type]
     )
 
 

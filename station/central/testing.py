@@ -92,17 +92,19 @@ def running_central(
     drivers: Sequence[str] = (),
     allow_private_webhooks: bool = False,
     webhook_policy: WebhookPolicy | None = None,
+    database: str | None = None,
 ) -> Iterator[Central]:
     """A real server on loopback. Stations are given as ids (all of the demo hub) or as
     station id -> hub; one company system (:data:`SYSTEM`) is always there; ``drivers``
-    get driver tokens (proof of delivery)."""
+    get driver tokens (proof of delivery). ``database``: a PostgreSQL URL (default: SQLite
+    in ``data_dir``)."""
     if isinstance(station_ids, dict):
         hubs = dict(station_ids)
     else:
         hubs = dict.fromkeys(station_ids or ["S1"], DEMO_HUB)
     tokens = {sid: secrets.token_urlsafe(24) for sid in hubs}
     system_token = secrets.token_urlsafe(24)
-    store = CentralStore.in_dir(data_dir)
+    store = CentralStore.open(database, data_dir)
     driver_tokens = {did: secrets.token_urlsafe(24) for did in drivers}
     roles: dict[str, Holder] = {hash_token(tokens[sid]): StationRole(sid, hub) for sid, hub in hubs.items()}
     roles[hash_token(system_token)] = SystemRole(SYSTEM)

@@ -98,6 +98,7 @@ class Tracking:
         policy: WebhookPolicy | None = None,
         rate_limit: RateLimit | None = None,
         zone: str = "UTC",
+        loop: bool = True,
     ) -> None:
         self.store = store
         self.who = who
@@ -105,6 +106,7 @@ class Tracking:
         self.dispatcher = Dispatcher(store, policy, allow_private=allow_private_webhooks)
         self.rate_limit = rate_limit or RateLimit()
         self.zone = zone
+        self.loop = loop
 
     @classmethod
     def in_dir(cls, data_dir: Path, who: Who, **options: Any) -> Tracking:
@@ -122,7 +124,8 @@ class Tracking:
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        self.dispatcher.start()
+        if self.loop:
+            self.dispatcher.start()
         try:
             yield
         finally:
@@ -173,7 +176,7 @@ class Tracking:
             page = form_page(lang, tracking_id=tracking_id, error=WORDS[lang]["not_found"])
             return HTMLResponse(page, status_code=404, headers=headers)
         photo = None
-        path = self.store.photo_path(found)
+        path = await asyncio.to_thread(self.store.photo_path, found)
         if path is not None and path.exists():
             photo = ("image/jpeg" if path.suffix == ".jpg" else "image/png", path.read_bytes())
         page = tracking_page(found, lang, postal_code=postal_code, photo=photo, zone=self.zone)
@@ -218,7 +221,7 @@ class Tracking:
         system, refused = self._caller(request, "system", "read webhook deliveries")
         if refused is not None:
             return refused
-        sub = self.store.subscription(request.path_params["webhook_id"])
+        sub = await asyncio.to_thread(self.store.subscription, request.path_params["webhook_id"])
         if sub is None or sub.system != system:
             return _error(404, "no such webhook for this system")
         shown = await asyncio.to_thread(self.store.deliveries_of, sub.webhook_id)

@@ -1,16 +1,18 @@
 """Tracking's tables in the central database: parcels listed, deliveries, webhook subscriptions
 and the webhook delivery queue.
 
-Owns turning what the server received into status changes, exactly once: a cursor over the
-``events`` table (its rowid) and the manifest versions already read, advanced in the same
-transaction that queues the webhook messages, so a restart neither loses nor repeats a
-change. The queue is a table: a message keeps its ``webhook-id`` across every attempt and
-restart, and a parcel's messages to one subscription go strictly in order (the next waits
-until the one before is answered 2xx or given up).
+Owns turning what the server received into status changes, exactly once: the parcels a
+push marked (``track_dirty``, written in the push's own transaction) and the manifest
+versions already read are taken in the same transaction that queues the webhook messages,
+a few hundred parcels at a time, so a restart neither loses nor repeats a change and a
+push never waits long behind it. One ingest runs at a time across server processes
+(:meth:`~.db.Transaction.serialise`). The queue is a table: a message keeps its
+``webhook-id`` across every attempt and restart, a parcel's messages to one subscription go
+strictly in order (the next waits until the one before is answered 2xx or given up), and a
+process sending a message holds a lease on it, so several processes never send it twice.
 
-Its own SQLite connection to ``central.db`` (WAL: the station protocol's writes and these
-never wait on each other for long); it reads the ``events`` and ``manifests`` tables of
-:mod:`.storage` and writes only the tables below.
+Runs on :mod:`.db` beside :mod:`.storage` (whose ``events`` and ``manifests`` it reads);
+the schema is :mod:`.migrations`'.
 """
 
 from __future__ import annotations
@@ -18,17 +20,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from station.central.db import Database, SqliteDatabase, Transaction
 from station.central.deliveries import PostedDelivery, photo_name
 from station.central.tracking import (
     Anchors,
@@ -41,72 +42,11 @@ from station.central.tracking import (
     derive,
 )
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS track_cursor (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS track_manifests_seen (
-    hub TEXT NOT NULL, day TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (hub, day)
-);
-CREATE TABLE IF NOT EXISTS track_parcels (
-    tracking_id TEXT PRIMARY KEY, postal_code TEXT NOT NULL, hub TEXT, listed_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS track_dirty (tracking_id TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS track_notified (
-    tracking_id TEXT PRIMARY KEY, entry_key TEXT NOT NULL, status TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    delivery_id TEXT PRIMARY KEY,
-    driver_id TEXT NOT NULL,
-    body_sha256 TEXT NOT NULL,
-    tracking_id TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    reason TEXT,
-    occurred_at TEXT NOT NULL,
-    lat REAL,
-    lon REAL,
-    received_by TEXT,
-    photo_sha256 TEXT,
-    photo_name TEXT,
-    received_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deliveries_tracking ON deliveries (tracking_id);
-CREATE TABLE IF NOT EXISTS webhooks (
-    webhook_id TEXT PRIMARY KEY,
-    system TEXT NOT NULL,
-    url TEXT NOT NULL,
-    events TEXT NOT NULL,
-    secret TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS webhook_messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_id TEXT NOT NULL UNIQUE,
-    webhook_id TEXT NOT NULL,
-    tracking_id TEXT NOT NULL,
-    entry_key TEXT NOT NULL,
-    type TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    last_status INTEGER,
-    last_error TEXT,
-    finished_at TEXT
-);
-CREATE INDEX IF NOT EXISTS webhook_messages_queue ON webhook_messages (state, webhook_id, tracking_id, seq);
-CREATE TABLE IF NOT EXISTS webhook_attempts (
-    message_id TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    status INTEGER,
-    error TEXT,
-    ms INTEGER NOT NULL,
-    PRIMARY KEY (message_id, attempt)
-);
-"""
-
 EVENT_TYPE = "tracking.updated"
-INGEST_BATCH = 2000
+# Parcels per ingest transaction: small enough that a push waits at most a few tens of ms.
+INGEST_CHUNK = 250
+# How long a process may take to send a message it claimed before another may send it.
+LEASE_S = 120.0
 
 
 def _now() -> str:
@@ -156,100 +96,100 @@ class DeliveryConflict(Exception):
 
 
 class TrackingStore:
-    def __init__(self, path: Path, photos_dir: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+    def __init__(self, db: Database, photos_dir: Path, *, owns_db: bool = False) -> None:
+        self.db = db
         self.photos_dir = photos_dir
-        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.conn.execute("PRAGMA busy_timeout=5000")
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.executescript(SCHEMA)
-        self.lock = threading.Lock()
+        self._owns_db = owns_db
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> TrackingStore:
-        return cls(Path(data_dir) / "central.db", Path(data_dir) / "photos")
+        from station.central.migrations import migrate
+
+        db = SqliteDatabase(Path(data_dir) / "central.db")
+        migrate(db)
+        return cls(db, Path(data_dir) / "photos", owns_db=True)
 
     def close(self) -> None:
-        with self.lock:
-            self.conn.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self.lock:
-            # IMMEDIATE: these transactions read then write; a deferred one fails at once with
-            # "database is locked" when another writer holds the lock, instead of waiting.
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-                self.conn.execute("COMMIT")
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
+        if self._owns_db:
+            self.db.close()
 
     # -- reading a parcel -------------------------------------------------------------
 
-    def _events_table_ready(self) -> bool:
-        row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
-        return row is not None
-
-    def _derive(self, tracking_id: str) -> tuple[Tracking | None, Listing | None]:
-        row = self.conn.execute(
-            "SELECT postal_code, hub, listed_at FROM track_parcels WHERE tracking_id = ?", (tracking_id,)
-        ).fetchone()
-        listing = Listing(tracking_id, row[0], row[1], datetime.fromisoformat(row[2])) if row else None
-        events: list[StationEvent] = []
-        anchors = Anchors()
-        if self._events_table_ready():
-            for (payload,) in self.conn.execute(
-                "SELECT payload FROM events WHERE tracking_id = ? ORDER BY station_id, seq", (tracking_id,)
-            ):
-                ev = StationEvent.from_payload(json.loads(payload))
-                events.append(ev)
-                if ev.clock_synced:
-                    anchors.add(ev.station_id, ev.seq, ev.occurred_at)
-                    continue
-                # The station's synchronised events just before and after, the same day (a
-                # station's seq starts again when its database is new).
-                day = json.loads(payload).get("day")
-                for op, order in (("<", "DESC"), (">", "ASC")):
-                    near = self.conn.execute(
-                        f"SELECT seq, occurred_at FROM events WHERE station_id = ? AND seq {op} ? "
-                        f"AND clock_synced = 1 AND day IS ? ORDER BY seq {order} LIMIT 1",
-                        (ev.station_id, ev.seq, day),
-                    ).fetchone()
-                    if near is not None:
-                        anchors.add(ev.station_id, near[0], datetime.fromisoformat(near[1]))
-        deliveries = [
-            Delivery(
-                delivery_id=r[0],
-                tracking_id=tracking_id,
-                outcome=r[1],
-                occurred_at=datetime.fromisoformat(r[2]),
-                reason=r[3],
-                received_by=r[4],
-                lat=r[5],
-                lon=r[6],
-                photo_sha256=r[7],
-                driver_id=r[8],
+    def _derive_many(
+        self, tx: Transaction, tracking_ids: Sequence[str]
+    ) -> dict[str, tuple[Tracking | None, Listing | None]]:
+        """Each parcel's tracking, read with one query per table for all of them."""
+        marks = ", ".join("?" for _ in tracking_ids)
+        listings = {
+            r[0]: Listing(r[0], r[1], r[2], datetime.fromisoformat(r[3]))
+            for r in tx.execute(
+                f"SELECT tracking_id, postal_code, hub, listed_at FROM track_parcels WHERE tracking_id IN ({marks})",
+                tracking_ids,
             )
-            for r in self.conn.execute(
-                "SELECT delivery_id, outcome, occurred_at, reason, received_by, lat, lon, photo_sha256, driver_id "
-                "FROM deliveries WHERE tracking_id = ?",
-                (tracking_id,),
+        }
+        events: dict[str, list[StationEvent]] = {}
+        anchors: dict[str, Anchors] = {}
+        for tracking_id, payload in tx.execute(
+            f"SELECT tracking_id, payload FROM events WHERE tracking_id IN ({marks}) ORDER BY station_id, seq",
+            tracking_ids,
+        ):
+            raw = json.loads(payload)
+            ev = StationEvent.from_payload(raw)
+            events.setdefault(tracking_id, []).append(ev)
+            near = anchors.setdefault(tracking_id, Anchors())
+            if ev.clock_synced:
+                near.add(ev.station_id, ev.seq, ev.occurred_at)
+                continue
+            # The station's synchronised events just before and after, the same day (a
+            # station's seq starts again when its database is new).
+            for op, order in (("<", "DESC"), (">", "ASC")):
+                row = tx.execute(
+                    f"SELECT seq, occurred_at FROM events WHERE station_id = ? AND seq {op} ? "
+                    f"AND clock_synced = 1 AND day IS NOT DISTINCT FROM ? ORDER BY seq {order} LIMIT 1",
+                    (ev.station_id, ev.seq, raw.get("day")),
+                ).fetchone()
+                if row is not None:
+                    near.add(ev.station_id, row[0], datetime.fromisoformat(row[1]))
+        deliveries: dict[str, list[Delivery]] = {}
+        for r in tx.execute(
+            "SELECT delivery_id, outcome, occurred_at, reason, received_by, lat, lon, photo_sha256, driver_id, "
+            f"tracking_id FROM deliveries WHERE tracking_id IN ({marks})",
+            tracking_ids,
+        ):
+            deliveries.setdefault(r[9], []).append(
+                Delivery(
+                    delivery_id=r[0],
+                    tracking_id=r[9],
+                    outcome=r[1],
+                    occurred_at=datetime.fromisoformat(r[2]),
+                    reason=r[3],
+                    received_by=r[4],
+                    lat=r[5],
+                    lon=r[6],
+                    photo_sha256=r[7],
+                    driver_id=r[8],
+                )
             )
-        ]
-        return derive(tracking_id, listing, events, deliveries, anchors), listing
+        found = {}
+        for tracking_id in tracking_ids:
+            listing = listings.get(tracking_id)
+            tracking = derive(
+                tracking_id,
+                listing,
+                events.get(tracking_id, []),
+                deliveries.get(tracking_id, []),
+                anchors.get(tracking_id),
+            )
+            found[tracking_id] = (tracking, listing)
+        return found
 
     def tracking(self, tracking_id: str, postal_code: str | None) -> Tracking | None:
         """The parcel's tracking for someone who knows its postal code; None otherwise
         (unknown parcel and wrong postal code look the same from outside)."""
         if not postal_code:
             return None
-        with self.lock:
-            found, listing = self._derive(tracking_id)
+        with self.db.read() as tx:
+            found, listing = self._derive_many(tx, [tracking_id])[tracking_id]
         if found is None or listing is None:
             return None
         if normalise_postal_code(listing.postal_code) != normalise_postal_code(postal_code):
@@ -259,21 +199,18 @@ class TrackingStore:
     def photo_path(self, tracking: Tracking) -> Path | None:
         if tracking.delivery is None or tracking.delivery.photo_sha256 is None:
             return None
-        with self.lock:
-            row = self.conn.execute(
+        with self.db.read() as tx:
+            row = tx.execute(
                 "SELECT photo_name FROM deliveries WHERE delivery_id = ?", (tracking.delivery.delivery_id,)
             ).fetchone()
         return self.photos_dir / row[0] if row and row[0] else None
 
     def known_parcel(self, tracking_id: str) -> bool:
-        with self.lock:
-            if self.conn.execute("SELECT 1 FROM track_parcels WHERE tracking_id = ?", (tracking_id,)).fetchone():
+        with self.db.read() as tx:
+            if tx.execute("SELECT 1 FROM track_parcels WHERE tracking_id = ?", (tracking_id,)).fetchone():
                 return True
-            if not self._events_table_ready():
-                return False
             return (
-                self.conn.execute("SELECT 1 FROM events WHERE tracking_id = ? LIMIT 1", (tracking_id,)).fetchone()
-                is not None
+                tx.execute("SELECT 1 FROM events WHERE tracking_id = ? LIMIT 1", (tracking_id,)).fetchone() is not None
             )
 
     # -- turning what arrived into status changes --------------------------------------
@@ -281,127 +218,114 @@ class TrackingStore:
     def ingest(self) -> int:
         """Read new manifests, events and deliveries; queue a message per status change
         per subscription. Returns the number of messages queued."""
-        queued = 0
         if not self._has_news():
             return 0
-        with self._write() as db:
-            dirty = self._read_manifests(db) | self._read_events(db)
-            dirty |= {r[0] for r in db.execute("SELECT tracking_id FROM track_dirty")}
-            db.execute("DELETE FROM track_dirty")
-            if not dirty:
-                return 0
-            subscriptions = [
-                (r[0],) for r in db.execute("SELECT webhook_id, events FROM webhooks") if EVENT_TYPE in json.loads(r[1])
-            ]
-            for tracking_id in sorted(dirty):
-                found, _ = self._derive(tracking_id)
-                if found is None:
-                    continue
-                told = db.execute(
-                    "SELECT entry_key, status FROM track_notified WHERE tracking_id = ?", (tracking_id,)
-                ).fetchone()
-                news = changes_to_notify(found.events, told[0] if told else None, told[1] if told else None)
-                if not news:
-                    continue
-                for entry in news:
-                    body = _message_body(found, entry)
-                    for (webhook_id,) in subscriptions:
-                        db.execute(
-                            "INSERT INTO webhook_messages (message_id, webhook_id, tracking_id, entry_key, type, body, "
-                            "created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (
-                                f"msg_{uuid.uuid4().hex}",
-                                webhook_id,
-                                tracking_id,
-                                entry.key,
-                                EVENT_TYPE,
-                                body,
-                                _now(),
-                                0,
-                            ),
-                        )
-                        queued += 1
-                last = news[-1]
-                db.execute(
-                    "INSERT INTO track_notified (tracking_id, entry_key, status) VALUES (?, ?, ?) "
-                    "ON CONFLICT(tracking_id) DO UPDATE SET entry_key = excluded.entry_key, status = excluded.status",
-                    (tracking_id, last.key, found.status.value),
-                )
-        return queued
+        queued = 0
+        while True:
+            with self.db.transaction() as tx:
+                tx.serialise("tracking ingest")
+                self._read_manifests(tx)
+                dirty = [
+                    r[0]
+                    for r in tx.execute(
+                        "SELECT tracking_id FROM track_dirty ORDER BY tracking_id LIMIT ?", (INGEST_CHUNK,)
+                    )
+                ]
+                if not dirty:
+                    return queued
+                tx.executemany("DELETE FROM track_dirty WHERE tracking_id = ?", [(t,) for t in dirty])
+                queued += self._queue_changes(tx, dirty)
+
+    def _queue_changes(self, tx: Transaction, dirty: list[str]) -> int:
+        subscriptions = [
+            r[0] for r in tx.execute("SELECT webhook_id, events FROM webhooks") if EVENT_TYPE in json.loads(r[1])
+        ]
+        marks = ", ".join("?" for _ in dirty)
+        told = {
+            r[0]: (r[1], r[2])
+            for r in tx.execute(
+                f"SELECT tracking_id, entry_key, status FROM track_notified WHERE tracking_id IN ({marks})", dirty
+            )
+        }
+        messages: list[tuple[str, str, str, str, str, str, str, float]] = []
+        notified: list[tuple[str, str, str]] = []
+        for tracking_id, (found, _) in self._derive_many(tx, dirty).items():
+            if found is None:
+                continue
+            last_key, last_status = told.get(tracking_id, (None, None))
+            news = changes_to_notify(found.events, last_key, last_status)
+            if not news:
+                continue
+            now = _now()
+            for entry in news:
+                body = _message_body(found, entry)
+                messages += [
+                    (f"msg_{uuid.uuid4().hex}", webhook_id, tracking_id, entry.key, EVENT_TYPE, body, now, 0.0)
+                    for webhook_id in subscriptions
+                ]
+            notified.append((tracking_id, news[-1].key, found.status.value))
+        if messages:
+            tx.executemany(
+                "INSERT INTO webhook_messages (message_id, webhook_id, tracking_id, entry_key, type, body, "
+                "created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                messages,
+            )
+        if notified:
+            tx.executemany(
+                "INSERT INTO track_notified (tracking_id, entry_key, status) VALUES (?, ?, ?) "
+                "ON CONFLICT (tracking_id) DO UPDATE SET entry_key = excluded.entry_key, status = excluded.status",
+                notified,
+            )
+        return len(messages)
 
     def _has_news(self) -> bool:
         """A read without the write lock: most rounds find nothing, and must not block a push."""
-        with self.lock:
-            db = self.conn
-            if db.execute("SELECT 1 FROM track_dirty LIMIT 1").fetchone():
+        with self.db.read() as tx:
+            if tx.execute("SELECT 1 FROM track_dirty LIMIT 1").fetchone():
                 return True
-            if not self._events_table_ready():
-                return False
-            row = db.execute("SELECT value FROM track_cursor WHERE name = 'events'").fetchone()
-            newest = db.execute("SELECT max(rowid) FROM events").fetchone()[0]
-            if newest is not None and newest > (row[0] if row else 0):
-                return True
-            seen = db.execute(
-                "SELECT count(*) FROM manifests m LEFT JOIN track_manifests_seen s USING (hub, day) "
-                "WHERE s.version IS NOT m.version"
-            ).fetchone()[0]
-            return bool(seen)
+            unseen = tx.execute(
+                "SELECT 1 FROM manifests m LEFT JOIN track_manifests_seen s ON s.hub = m.hub AND s.day = m.day "
+                "WHERE s.version IS DISTINCT FROM m.version LIMIT 1"
+            ).fetchone()
+            return unseen is not None
 
-    def _read_manifests(self, db: sqlite3.Connection) -> set[str]:
-        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'manifests'").fetchone() is None:
-            return set()
-        seen = {(r[0], r[1]): r[2] for r in db.execute("SELECT hub, day, version FROM track_manifests_seen")}
-        changed: set[str] = set()
-        for hub, day, version in db.execute("SELECT hub, day, version FROM manifests").fetchall():
-            if seen.get((hub, day)) == version:
-                continue
-            row = db.execute("SELECT body, updated_at FROM manifests WHERE hub = ? AND day = ?", (hub, day)).fetchone()
-            if row is None:
-                continue
-            body, updated_at = row
+    def _read_manifests(self, tx: Transaction) -> None:
+        """List the parcels of each new manifest version; those whose listing changed are marked."""
+        changed = tx.execute(
+            "SELECT m.hub, m.day, m.version, m.body, m.updated_at FROM manifests m "
+            "LEFT JOIN track_manifests_seen s ON s.hub = m.hub AND s.day = m.day "
+            "WHERE s.version IS DISTINCT FROM m.version"
+        ).fetchall()
+        for hub, day, version, body, updated_at in changed:
             try:
                 parcels = json.loads(body).get("parcels", [])
             except (ValueError, AttributeError):
                 parcels = []
+            listed = []
             for parcel in parcels if isinstance(parcels, list) else []:
                 if not isinstance(parcel, dict) or not isinstance(parcel.get("tracking_id"), str):
                     continue
                 postal_code = parcel.get("postal_code")
                 if not isinstance(postal_code, str) or not postal_code.strip():
                     continue  # nobody could ever look it up: not listed rather than open to all
-                cur = db.execute(
+                listed.append((parcel["tracking_id"], postal_code, hub, updated_at))
+            for tracking_id, postal_code, hub_, listed_at in listed:
+                cur = tx.execute(
                     "INSERT INTO track_parcels (tracking_id, postal_code, hub, listed_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT(tracking_id) DO UPDATE SET postal_code = excluded.postal_code, hub = excluded.hub "
-                    "WHERE postal_code != excluded.postal_code OR hub IS NOT excluded.hub",
-                    (parcel["tracking_id"], postal_code, hub, updated_at),
+                    "ON CONFLICT (tracking_id) DO UPDATE SET postal_code = excluded.postal_code, hub = excluded.hub "
+                    "WHERE track_parcels.postal_code <> excluded.postal_code "
+                    "OR track_parcels.hub IS DISTINCT FROM excluded.hub",
+                    (tracking_id, postal_code, hub_, listed_at),
                 )
                 if cur.rowcount:
-                    changed.add(parcel["tracking_id"])
-            db.execute(
-                "INSERT OR REPLACE INTO track_manifests_seen (hub, day, version) VALUES (?, ?, ?)", (hub, day, version)
+                    tx.execute(
+                        "INSERT INTO track_dirty (tracking_id) VALUES (?) ON CONFLICT DO NOTHING", (tracking_id,)
+                    )
+            tx.execute(
+                "INSERT INTO track_manifests_seen (hub, day, version) VALUES (?, ?, ?) "
+                "ON CONFLICT (hub, day) DO UPDATE SET version = excluded.version",
+                (hub, day, version),
             )
-        return changed
-
-    def _read_events(self, db: sqlite3.Connection) -> set[str]:
-        if not self._events_table_ready():
-            return set()
-        row = db.execute("SELECT value FROM track_cursor WHERE name = 'events'").fetchone()
-        cursor = row[0] if row else 0
-        changed: set[str] = set()
-        while True:
-            rows = db.execute(
-                "SELECT rowid, tracking_id FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?", (cursor, INGEST_BATCH)
-            ).fetchall()
-            if not rows:
-                break
-            cursor = rows[-1][0]
-            changed |= {r[1] for r in rows if r[1]}
-        db.execute(
-            "INSERT INTO track_cursor (name, value) VALUES ('events', ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            (cursor,),
-        )
-        return changed
 
     # -- deliveries --------------------------------------------------------------------
 
@@ -411,52 +335,47 @@ class TrackingStore:
         :class:`DeliveryConflict` when the id is held with another body. The photo is
         written (by content hash, fsynced) before the row commits: a crash between the two
         leaves an unreferenced file, never a row without its photo."""
-        with self.lock:
-            prior = self.conn.execute(
-                "SELECT body_sha256 FROM deliveries WHERE delivery_id = ?", (posted.delivery_id,)
-            ).fetchone()
-        if prior is not None:
-            if prior[0] != body_sha256:
-                raise DeliveryConflict
-            return False
+        if self._delivery_hash(posted.delivery_id) not in (None, body_sha256):
+            raise DeliveryConflict
         name = None
         if posted.photo is not None:
             name = photo_name(posted.photo)
             self._write_photo(name, posted.photo.data)
         row = posted.fields()
-        try:
-            with self._write() as db:
-                db.execute(
-                    "INSERT INTO deliveries (delivery_id, driver_id, body_sha256, tracking_id, outcome, reason, "
-                    "occurred_at, lat, lon, received_by, photo_sha256, photo_name, received_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        row["delivery_id"],
-                        driver_id,
-                        body_sha256,
-                        row["tracking_id"],
-                        row["outcome"],
-                        row["reason"],
-                        row["occurred_at"],
-                        row["lat"],
-                        row["lon"],
-                        row["received_by"],
-                        row["photo_sha256"],
-                        name,
-                        _now(),
-                    ),
+        with self.db.transaction() as tx:
+            added = tx.execute(
+                "INSERT INTO deliveries (delivery_id, driver_id, body_sha256, tracking_id, outcome, reason, "
+                "occurred_at, lat, lon, received_by, photo_sha256, photo_name, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    row["delivery_id"],
+                    driver_id,
+                    body_sha256,
+                    row["tracking_id"],
+                    row["outcome"],
+                    row["reason"],
+                    row["occurred_at"],
+                    row["lat"],
+                    row["lon"],
+                    row["received_by"],
+                    row["photo_sha256"],
+                    name,
+                    _now(),
+                ),
+            ).rowcount
+            if added:
+                tx.execute(
+                    "INSERT INTO track_dirty (tracking_id) VALUES (?) ON CONFLICT DO NOTHING", (row["tracking_id"],)
                 )
-                db.execute("INSERT OR IGNORE INTO track_dirty (tracking_id) VALUES (?)", (row["tracking_id"],))
-        except sqlite3.IntegrityError:
-            # The same id committed by a concurrent request: same rule as a repeat.
-            with self.lock:
-                again = self.conn.execute(
-                    "SELECT body_sha256 FROM deliveries WHERE delivery_id = ?", (posted.delivery_id,)
-                ).fetchone()
-            if again is None or again[0] != body_sha256:
-                raise DeliveryConflict from None
-            return False
-        return True
+        if not added and self._delivery_hash(posted.delivery_id) != body_sha256:
+            # The same id committed by a concurrent request with another body.
+            raise DeliveryConflict
+        return bool(added)
+
+    def _delivery_hash(self, delivery_id: str) -> str | None:
+        with self.db.read() as tx:
+            row = tx.execute("SELECT body_sha256 FROM deliveries WHERE delivery_id = ?", (delivery_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     def _write_photo(self, name: str, data: bytes) -> None:
         self.photos_dir.mkdir(parents=True, exist_ok=True)
@@ -474,39 +393,47 @@ class TrackingStore:
 
     def add_subscription(self, system: str, url: str, events: list[str], secret: str) -> Subscription:
         sub = Subscription(f"wh_{uuid.uuid4().hex}", system, url, tuple(events), secret, _now())
-        with self._write() as db:
-            db.execute(
+        with self.db.transaction() as tx:
+            tx.execute(
                 "INSERT INTO webhooks (webhook_id, system, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (sub.webhook_id, system, url, json.dumps(events), secret, sub.created_at),
             )
         return sub
 
     def subscription(self, webhook_id: str) -> Subscription | None:
-        with self.lock:
-            r = self.conn.execute(
+        with self.db.read() as tx:
+            r = tx.execute(
                 "SELECT webhook_id, system, url, events, secret, created_at FROM webhooks WHERE webhook_id = ?",
                 (webhook_id,),
             ).fetchone()
         return Subscription(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5]) if r else None
 
-    def due_messages(self, now: float, limit: int = 32) -> list[Message]:
-        """Pending messages whose time has come and that are first in their parcel's line."""
-        with self.lock:
-            rows = self.conn.execute(
+    def due_messages(self, now: float, limit: int = 32, *, lease_s: float = LEASE_S) -> list[Message]:
+        """Claim the pending messages whose time has come and that are first in their parcel's
+        line; each is leased to this process for ``lease_s`` (another process skips it)."""
+        with self.db.transaction() as tx:
+            tx.serialise("webhook claim")
+            rows = tx.execute(
                 "SELECT m.seq, m.message_id, m.webhook_id, m.tracking_id, m.body, m.attempts, w.url, w.secret "
-                "FROM webhook_messages m JOIN webhooks w USING (webhook_id) "
-                "WHERE m.state = 'pending' AND m.next_attempt_at <= ? AND NOT EXISTS ("
+                "FROM webhook_messages m JOIN webhooks w ON w.webhook_id = m.webhook_id "
+                "WHERE m.state = 'pending' AND m.next_attempt_at <= ? AND m.leased_until <= ? AND NOT EXISTS ("
                 "  SELECT 1 FROM webhook_messages p WHERE p.state = 'pending' AND p.webhook_id = m.webhook_id "
                 "  AND p.tracking_id = m.tracking_id AND p.seq < m.seq) "
                 "ORDER BY m.seq LIMIT ?",
-                (now, limit),
+                (now, now, limit),
             ).fetchall()
+            if rows:
+                tx.executemany(
+                    "UPDATE webhook_messages SET leased_until = ? WHERE message_id = ?",
+                    [(now + lease_s, r[1]) for r in rows],
+                )
         return [Message(r[0], r[1], r[2], r[3], r[4].encode(), r[5], r[6], r[7]) for r in rows]
 
     def next_due(self) -> float | None:
-        with self.lock:
-            row = self.conn.execute(
-                "SELECT min(next_attempt_at) FROM webhook_messages WHERE state = 'pending'"
+        with self.db.read() as tx:
+            row = tx.execute(
+                "SELECT min(CASE WHEN leased_until > next_attempt_at THEN leased_until ELSE next_attempt_at END) "
+                "FROM webhook_messages WHERE state = 'pending'"
             ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
@@ -526,15 +453,16 @@ class TrackingStore:
         else:
             state = "pending"
         attempt = message.attempts + 1
-        with self._write() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO webhook_attempts (message_id, attempt, at, status, error, ms) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO webhook_attempts (message_id, attempt, at, status, error, ms) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (message_id, attempt) DO UPDATE SET at = excluded.at, status = excluded.status, "
+                "error = excluded.error, ms = excluded.ms",
                 (message.message_id, attempt, _now(), status, error, ms),
             )
-            db.execute(
+            tx.execute(
                 "UPDATE webhook_messages SET attempts = ?, state = ?, next_attempt_at = ?, last_status = ?, "
-                "last_error = ?, finished_at = ? WHERE message_id = ?",
+                "last_error = ?, finished_at = ?, leased_until = 0 WHERE message_id = ?",
                 (
                     attempt,
                     state,
@@ -548,8 +476,8 @@ class TrackingStore:
 
     def deliveries_of(self, webhook_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """What was sent to a subscription and what it answered, newest first."""
-        with self.lock:
-            rows = self.conn.execute(
+        with self.db.read() as tx:
+            rows = tx.execute(
                 "SELECT message_id, tracking_id, type, body, created_at, state, attempts, last_status, last_error, "
                 "finished_at FROM webhook_messages WHERE webhook_id = ? ORDER BY seq DESC LIMIT ?",
                 (webhook_id, limit),
@@ -558,7 +486,7 @@ class TrackingStore:
             for r in rows:
                 attempts = [
                     {"attempt": a[0], "at": a[1], "status": a[2], "error": a[3], "ms": a[4]}
-                    for a in self.conn.execute(
+                    for a in tx.execute(
                         "SELECT attempt, at, status, error, ms FROM webhook_attempts WHERE message_id = ? "
                         "ORDER BY attempt",
                         (r[0],),

@@ -18,7 +18,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve = sub.add_parser("serve", help="run the reference central server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
-    serve.add_argument("--data-dir", type=Path, required=True, help="where central.db is kept")
+    serve.add_argument(
+        "--data-dir", type=Path, required=True, help="where central.db (without --database) and photos are kept"
+    )
+    serve.add_argument(
+        "--database",
+        metavar="URL",
+        help="postgresql://USER:PASSWORD@HOST:PORT/DBNAME (default: the SQLite file central.db in --data-dir)",
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the port (several need --database)"
+    )
     serve.add_argument(
         "--tokens",
         type=Path,
@@ -54,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     token.set_defaults(func=run_token)
     stats = sub.add_parser("stats", help="events held per station and duplicate requests answered")
     stats.add_argument("--data-dir", type=Path, required=True)
+    stats.add_argument("--database", metavar="URL", help="the server's PostgreSQL URL, if it has one")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.set_defaults(func=run_stats)
 
@@ -70,11 +81,17 @@ def run_serve(args: argparse.Namespace) -> int:
             f"--tokens {args.tokens}: no [[stations]], [[systems]] or [[drivers]] entry; nobody could connect"
         )
 
+    if args.workers < 1:
+        raise ConfigError("--workers must be 1 or more")
+    if args.workers > 1 and args.database is None:
+        raise ConfigError("--workers above 1 needs --database postgresql://...: one SQLite file has one writer")
     serve(
         args.host,
         args.port,
         args.data_dir,
         args.tokens,
+        database=args.database,
+        workers=args.workers,
         enable_fault_admin=args.enable_fault_injection,
         limits=ServerLimits(args.max_batch_events, args.max_body_bytes, args.max_document_bytes),
         log_level=args.log_level,
@@ -102,12 +119,16 @@ def run_token(args: argparse.Namespace) -> int:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    from station.central.db import DatabaseError
     from station.central.storage import stats
 
-    if not (args.data_dir / "central.db").exists():
+    if args.database is None and not (args.data_dir / "central.db").exists():
         print(f"no central.db in {args.data_dir}")
         return 1
-    result = stats(args.data_dir)
+    try:
+        result = stats(args.data_dir, args.database)
+    except DatabaseError as exc:
+        raise ConfigError(str(exc)) from None
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:
