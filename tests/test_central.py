@@ -24,8 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[Central]:
-    with running_central(tmp_path / "central", ["S1", "S2"], limits=ServerLimits(10, 20_000)) as c:
+def central(tmp_path: Path, central_database: str | None) -> Iterator[Central]:
+    with running_central(
+        tmp_path / "central", ["S1", "S2"], limits=ServerLimits(10, 20_000), database=central_database
+    ) as c:
         yield c
 
 

@@ -28,8 +28,10 @@ DAY = "2026-11-25"
 
 
 @pytest.fixture
-def central(tmp_path: Any) -> Iterator[Central]:
-    with running_central(tmp_path / "central", STATIONS, limits=ServerLimits(20, 20_000, 50_000)) as c:
+def central(tmp_path: Any, central_database: str | None) -> Iterator[Central]:
+    with running_central(
+        tmp_path / "central", STATIONS, limits=ServerLimits(20, 20_000, 50_000), database=central_database
+    ) as c:
         yield c
 
 

@@ -48,8 +48,8 @@ def test_the_token_command_adds_a_driver(tmp_path: Path, capsys: pytest.CaptureF
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[Central]:
-    with running_central(tmp_path / "central", ["S1"], drivers=["drv-7"]) as c:
+def central(tmp_path: Path, central_database: str | None) -> Iterator[Central]:
+    with running_central(tmp_path / "central", ["S1"], drivers=["drv-7"], database=central_database) as c:
         yield c
 
 

@@ -29,8 +29,8 @@ from station.sync.task import push_until_empty, run_sync
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[Central]:
-    with running_central(tmp_path / "central", ["S1", "S2"]) as c:
+def central(tmp_path: Path, central_database: str | None) -> Iterator[Central]:
+    with running_central(tmp_path / "central", ["S1", "S2"], database=central_database) as c:
         yield c
 
 

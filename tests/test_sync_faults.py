@@ -25,8 +25,8 @@ pytestmark = pytest.mark.slow  # drains the outbox through every fault of the se
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[Central]:
-    with running_central(tmp_path / "central") as c:
+def central(tmp_path: Path, central_database: str | None) -> Iterator[Central]:
+    with running_central(tmp_path / "central", database=central_database) as c:
         yield c
 
 

@@ -24,8 +24,8 @@ DAY = "2026-11-25"
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[Central]:
-    with running_central(tmp_path / "central", ["S1", "S2"]) as c:
+def central(tmp_path: Path, central_database: str | None) -> Iterator[Central]:
+    with running_central(tmp_path / "central", ["S1", "S2"], database=central_database) as c:
         yield c
 
 

@@ -91,8 +91,10 @@ def receiver() -> Iterator[tuple[WebhookReceiver, str]]:
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[Central]:
-    with running_central(tmp_path / "central", ["S1"], drivers=["drv-7"], allow_private_webhooks=True) as c:
+def central(tmp_path: Path, central_database: str | None) -> Iterator[Central]:
+    with running_central(
+        tmp_path / "central", ["S1"], drivers=["drv-7"], allow_private_webhooks=True, database=central_database
+    ) as c:
         yield c
 
 

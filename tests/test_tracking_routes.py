@@ -21,6 +21,7 @@ from starlette.requests import Request
 from station.central.server import ServerThread
 from station.central.storage import CentralStore
 from station.central.tracking_routes import RateLimit, Tracking
+from station.central.tracking_store import TrackingStore
 
 HUB, DAY = "Lyon Gerland", "2026-11-25"
 TOKENS = {"sys-token": ("system", "tms"), "drv-token": ("driver", "drv-1"), "st-token": ("station", "S1")}
@@ -45,11 +46,13 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    central = CentralStore.in_dir(tmp_path)
+def server(tmp_path: Path, central_database: str | None) -> Iterator[Server]:
+    central = CentralStore.open(central_database, tmp_path)
     body = {"hub": HUB, "day": DAY, "parcels": [{"tracking_id": "P1", "postal_code": "69007"}]}
     central.put_versioned("manifests", HUB, DAY, json.dumps(body), station_id="tms", if_version=None)
-    tracking = Tracking.in_dir(tmp_path, who, rate_limit=RateLimit(per_minute=60, burst=5))
+    tracking = Tracking(
+        TrackingStore(central.db, tmp_path / "photos"), who, rate_limit=RateLimit(per_minute=60, burst=5)
+    )
     app = Starlette(routes=tracking.routes(), lifespan=tracking.lifespan)
     with ServerThread(app) as thread:
         yield Server(thread.url, central, tracking, tmp_path)

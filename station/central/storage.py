@@ -59,10 +59,6 @@ class CentralStore:
             raise
         return cls(db, owns_db=True)
 
-    @classmethod
-    def in_dir(cls, data_dir: Path) -> CentralStore:
-        return cls.open(None, data_dir)
-
     @property
     def path(self) -> Path | None:
         return self.db.path if isinstance(self.db, SqliteDatabase) else None

@@ -104,6 +104,7 @@ def running_central(
         hubs = dict.fromkeys(station_ids or ["S1"], DEMO_HUB)
     tokens = {sid: secrets.token_urlsafe(24) for sid in hubs}
     system_token = secrets.token_urlsafe(24)
+    data_dir.mkdir(parents=True, exist_ok=True)  # photos and the system's token file live here on any backend
     store = CentralStore.open(database, data_dir)
     driver_tokens = {did: secrets.token_urlsafe(24) for did in drivers}
     roles: dict[str, Holder] = {hash_token(tokens[sid]): StationRole(sid, hub) for sid, hub in hubs.items()}

@@ -18,8 +18,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -107,10 +105,6 @@ class Tracking:
         self.rate_limit = rate_limit or RateLimit()
         self.zone = zone
         self.loop = loop
-
-    @classmethod
-    def in_dir(cls, data_dir: Path, who: Who, **options: Any) -> Tracking:
-        return cls(TrackingStore.in_dir(data_dir), who, **options)
 
     def routes(self) -> list[Route]:
         return [

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from station.central.db import Database, SqliteDatabase, Transaction
+from station.central.db import Database, Transaction
 from station.central.deliveries import PostedDelivery, photo_name
 from station.central.tracking import (
     Anchors,
@@ -100,14 +100,6 @@ class TrackingStore:
         self.db = db
         self.photos_dir = photos_dir
         self._owns_db = owns_db
-
-    @classmethod
-    def in_dir(cls, data_dir: Path) -> TrackingStore:
-        from station.central.migrations import migrate
-
-        db = SqliteDatabase(Path(data_dir) / "central.db")
-        migrate(db)
-        return cls(db, Path(data_dir) / "photos", owns_db=True)
 
     def close(self) -> None:
         if self._owns_db:
