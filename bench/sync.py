@@ -1,7 +1,8 @@
 """Benchmark: 100,000 scan events queued while the server was away, then it comes back.
 
-Prints the drain time and the station's peak RSS. Target: drained in under 60 s, memory
-flat (the outbox is streamed a batch at a time, never loaded whole).
+Prints the drain time and the station's peak RSS. Target: drained in under 10 s, memory
+flat (the outbox is streamed a batch at a time, never loaded whole). ``BENCH_PHASES=1``
+also prints the wall time of each step of a push (outbox head, HTTP push, outbox delete).
 
 Three processes, so each number belongs to one program: the station's outbox is filled
 by one (a bulk stand-in for 100,000 scans: same event and outbox rows as the scan path,
@@ -9,7 +10,7 @@ written 5,000 to a transaction to save the 30 s of per-scan fsyncs), the referen
 runs in another (``python -m station.central serve``), and the drain runs in a fresh
 process whose peak RSS is the figure reported.
 
-    .venv/bin/python bench/sync.py [--events 100000] [--batch 500]
+    .venv/bin/python bench/sync.py [--events 100000] [--batch 500] [--database postgresql://...]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import resource
 import socket
 import subprocess
@@ -92,6 +94,55 @@ def _rss_kb() -> int:
     return 0
 
 
+PHASES: dict[str, list[float]] = {}
+
+
+def _time_phases() -> None:
+    """Wall time of each step of a push, printed to stderr at exit (BENCH_PHASES=1)."""
+    import atexit
+    import functools
+
+    from station.sync import outbox, targets
+
+    def timed(owner: object, name: str, is_async: bool) -> None:
+        fn = getattr(owner, name)
+        if is_async:
+
+            @functools.wraps(fn)
+            async def wrapped(*a: object, **k: object) -> object:
+                t = time.perf_counter()
+                try:
+                    return await fn(*a, **k)
+                finally:
+                    PHASES.setdefault(name, []).append(time.perf_counter() - t)
+        else:
+
+            @functools.wraps(fn)
+            def wrapped(*a: object, **k: object) -> object:
+                t = time.perf_counter()
+                try:
+                    return fn(*a, **k)
+                finally:
+                    PHASES.setdefault(name, []).append(time.perf_counter() - t)
+
+        setattr(owner, name, wrapped)
+
+    timed(outbox.Outbox, "head", False)
+    timed(outbox.Outbox, "acknowledge", False)
+    timed(outbox.Outbox, "backlog", False)
+    timed(targets.CentralTarget, "push", True)
+
+    def show() -> None:
+        for name, times in PHASES.items():
+            times.sort()
+            print(
+                f"{name}: n={len(times)} total {sum(times):.2f}s p50 {times[len(times) // 2] * 1000:.1f} ms",
+                file=sys.stderr,
+            )
+
+    atexit.register(show)
+
+
 def drain(data_dir: Path, url: str, batch: int) -> None:
     import station.sync  # noqa: F401
     from station.store import Store
@@ -99,6 +150,8 @@ def drain(data_dir: Path, url: str, batch: int) -> None:
 
     store = Store.open(data_dir / "station.db")
     config = _config(data_dir, url, batch)
+    if os.environ.get("BENCH_PHASES"):
+        _time_phases()
     backlog = store.scalar("SELECT count(*) FROM outbox")
     rss_before = _rss_kb()
     started = time.perf_counter()
@@ -124,6 +177,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--database", metavar="URL", help="the server on this PostgreSQL database (default SQLite)")
     parser.add_argument("--mode", choices=["bench", "fill", "drain"], default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -168,6 +222,8 @@ def main() -> int:
             str(tokens),
             "--log-level",
             "warning",
+            *(["--database", args.database] if args.database else []),
+            *(["--max-batch-events", str(args.batch)] if args.batch > 500 else []),
         ],
         cwd=Path(__file__).resolve().parents[1],
     )
@@ -182,14 +238,14 @@ def main() -> int:
                     raise
                 time.sleep(0.1)
         print("server back: draining ...", file=sys.stderr)
-        out = subprocess.run([*me, "--mode", "drain", "--url", url], check=True, capture_output=True, text=True)
+        out = subprocess.run([*me, "--mode", "drain", "--url", url], check=True, stdout=subprocess.PIPE, text=True)
         result = json.loads(out.stdout)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=30)
     from station.central.storage import stats
 
-    held = stats(central_dir)
+    held = stats(central_dir, args.database)
     result["server_events"] = held["events_total"]
     result["server_duplicate_events"] = held["duplicate_events"]
     print(

@@ -13,6 +13,7 @@ against :data:`WIRE_FIELDS`. The event kinds themselves are :class:`station.mode
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,6 +64,9 @@ WIRE_FIELDS = (
     "reason",
 )
 # What a server must find in every event (the rest may be missing on older stations).
+# How a station writes an event id (str(uuid4())): matched first, as parsing a uuid costs more
+# than the rest of the event's checks on a server taking thousands of events a second.
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 REQUIRED_WIRE_FIELDS = ("event_id", "seq", "station_id", "kind", "occurred_at", "clock_synced")
 EVENT_KINDS = frozenset(kind.value for kind in EventKind)
 
@@ -192,10 +196,12 @@ def wire_problem(event: Any, *, station_id: str | None = None) -> str | None:
     missing = [name for name in REQUIRED_WIRE_FIELDS if name not in event]
     if missing:
         return f"missing field(s): {', '.join(missing)}"
-    try:
-        uuid.UUID(str(event["event_id"]))
-    except ValueError:
-        return "event_id is not a uuid"
+    event_id = event["event_id"]
+    if not (isinstance(event_id, str) and CANONICAL_UUID.fullmatch(event_id)):
+        try:
+            uuid.UUID(str(event_id))
+        except ValueError:
+            return "event_id is not a uuid"
     seq = event["seq"]
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         return "seq is not a non-negative integer"

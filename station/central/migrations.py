@@ -148,8 +148,8 @@ def _v2(tx: Transaction) -> None:
             (cursor[0] if cursor else 0,),
         )
     tx.execute("DROP TABLE track_cursor")
+    tx.execute("ALTER TABLE track_dirty ADD COLUMN mark BIGINT NOT NULL DEFAULT 0")
     tx.execute("ALTER TABLE webhook_messages ADD COLUMN leased_until DOUBLE PRECISION NOT NULL DEFAULT 0")
-    tx.execute("CREATE INDEX IF NOT EXISTS events_received ON events (received_at)")
 
 
 MIGRATIONS: list[Callable[[Transaction], None]] = [_v1, _v2]

@@ -7,8 +7,11 @@ no race between picking a port and listening on it).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import logging
+import multiprocessing
 import os
 import socket
 import ssl
@@ -43,6 +46,8 @@ def check_tls_files(certfile: Path | None, keyfile: Path | None) -> None:
 
 # The settings a worker process builds its app from (uvicorn starts workers from an import string).
 SETTINGS_ENV = "STATION_CENTRAL_SETTINGS"
+TRACKING_NICENESS = 10
+TRACKING_DUTY = 0.3
 
 
 def check_database(database: str | None, data_dir: Path) -> None:
@@ -67,7 +72,43 @@ def app_from_environment() -> Starlette:
         enable_fault_admin=settings["enable_fault_admin"],
         database=settings["database"],
         allow_private_webhooks=settings["allow_private_webhooks"],
+        tracking_loop=False,
     )
+
+
+def run_tracking(settings: dict[str, Any]) -> None:
+    """Tracking's own process: ingest what arrived and send the webhooks, until the server stops.
+
+    Out of the HTTP processes so that deriving statuses (CPU-bound Python) never holds the
+    GIL while a push waits; it finds new work by polling the database (pushes may land in
+    any worker, or in another machine's), and leaves when the server process is gone."""
+    from station.central.storage import CentralStore
+    from station.central.tracking_store import TrackingStore
+    from station.central.webhooks import Dispatcher
+
+    logging.basicConfig(level=settings.get("log_level", "info").upper(), format="tracking: %(message)s")
+    # Below the HTTP workers: under a burst (a hub's backlog after an outage) the CPU goes to
+    # taking the events first; statuses and webhooks catch up right after, nothing is skipped.
+    os.nice(TRACKING_NICENESS)
+    parent = os.getppid()
+    store = CentralStore.open(settings["database"], Path(settings["data_dir"]))
+    dispatcher = Dispatcher(
+        TrackingStore(store.db, Path(settings["data_dir"]) / "photos", duty=TRACKING_DUTY),
+        allow_private=settings["allow_private_webhooks"],
+    )
+
+    async def main() -> None:
+        loop = asyncio.create_task(dispatcher.run())
+        while os.getppid() == parent and not loop.done():
+            await asyncio.sleep(1.0)
+        loop.cancel()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
 
 
 def serve(
@@ -85,46 +126,47 @@ def serve(
     keyfile: Path | None = None,
     allow_private_webhooks: bool = False,
 ) -> None:
-    """Serve until stopped; HTTPS when a certificate and key are given; ``workers`` processes.
+    """Serve until stopped; HTTPS when a certificate and key are given.
 
     The tokens file, the TLS files and the database are checked first: a mistake in them is a
     :class:`StationError` naming the file (or URL) and the reason, and the port is never bound.
-    Every worker answers every route and runs tracking's loop: what they share is in the
-    database (the webhook queue with its leases, idempotency records), nothing in one process.
+    ``workers`` processes answer HTTP (uvicorn's, from settings in the environment) and one
+    more runs tracking (:func:`run_tracking`): what they share is in the database (idempotency
+    records, the webhook queue with its leases), nothing in one process.
     """
-    tokens = read_tokens(tokens_file)
+    read_tokens(tokens_file)
     check_tls_files(certfile, keyfile)
     check_database(database, data_dir)
-    limits = limits or ServerLimits()
+    settings = {
+        "data_dir": str(data_dir),
+        "tokens_file": str(tokens_file),
+        "limits": dataclasses.asdict(limits or ServerLimits()),
+        "enable_fault_admin": enable_fault_admin,
+        "database": database,
+        "allow_private_webhooks": allow_private_webhooks,
+        "log_level": log_level,
+    }
     tls = {"ssl_certfile": str(certfile) if certfile else None, "ssl_keyfile": str(keyfile) if keyfile else None}
-    common = {"host": host, "port": port, "log_level": log_level, "access_log": log_level == "debug", **tls}
-    if workers <= 1:
-        app = create_app(
-            Path(data_dir),
-            tokens,
-            limits=limits,
-            enable_fault_admin=enable_fault_admin,
-            database=database,
-            allow_private_webhooks=allow_private_webhooks,
-        )
-        uvicorn.run(app, **common)  # type: ignore[arg-type]
-        return
-    os.environ[SETTINGS_ENV] = json.dumps(
-        {
-            "data_dir": str(data_dir),
-            "tokens_file": str(tokens_file),
-            "limits": dataclasses.asdict(limits),
-            "enable_fault_admin": enable_fault_admin,
-            "database": database,
-            "allow_private_webhooks": allow_private_webhooks,
-        }
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": log_level == "debug",
+        **tls,
+    }
+    tracking = multiprocessing.get_context("spawn").Process(
+        target=run_tracking, args=(settings,), name="central-tracking", daemon=True
     )
-    uvicorn.run(
-        "station.central.server:app_from_environment",
-        factory=True,
-        workers=workers,
-        **common,  # type: ignore[arg-type]
-    )
+    tracking.start()
+    os.environ[SETTINGS_ENV] = json.dumps(settings)
+    try:
+        if workers <= 1:
+            uvicorn.run(app_from_environment(), **common)
+        else:
+            uvicorn.run("station.central.server:app_from_environment", factory=True, workers=workers, **common)
+    finally:
+        tracking.terminate()
+        tracking.join(timeout=10)
 
 
 class ServerThread:

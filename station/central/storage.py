@@ -22,6 +22,10 @@ from typing import Any
 
 from station.central.db import Database, SqliteDatabase, Transaction, open_database
 from station.central.migrations import migrate
+from station.central.tracking_store import MARK_DIRTY
+
+# One encoder for every event: json.dumps with separators builds a new one per call.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def _now() -> str:
@@ -130,7 +134,7 @@ class CentralStore:
                         int(bool(ev["clock_synced"])),
                         ev.get("tracking_id"),
                         received,
-                        json.dumps(ev, separators=(",", ":")),
+                        _COMPACT.encode(ev),
                     )
                     for ev in events
                 ],
@@ -138,10 +142,7 @@ class CentralStore:
             parcels = sorted({ev["tracking_id"] for ev in events if ev.get("tracking_id")})
             if parcels:
                 # Sorted: two processes marking the same parcels lock them in the same order.
-                tx.executemany(
-                    "INSERT INTO track_dirty (tracking_id) VALUES (?) ON CONFLICT DO NOTHING",
-                    [(p,) for p in parcels],
-                )
+                tx.executemany(MARK_DIRTY, [(p,) for p in parcels])
             duplicates = len(events) - accepted
             answer = Stored(200, {"accepted": accepted, "duplicates": duplicates})
             if duplicates:

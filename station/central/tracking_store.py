@@ -43,6 +43,12 @@ from station.central.tracking import (
 )
 
 EVENT_TYPE = "tracking.updated"
+# A parcel to look at again; ``mark`` counts the marks, so an ingest that derived it before
+# the latest one knows its answer is stale.
+MARK_DIRTY = (
+    "INSERT INTO track_dirty (tracking_id, mark) VALUES (?, 1) "
+    "ON CONFLICT (tracking_id) DO UPDATE SET mark = track_dirty.mark + 1"
+)
 # Parcels per ingest transaction: small enough that a push waits at most a few tens of ms.
 INGEST_CHUNK = 250
 # How long a process may take to send a message it claimed before another may send it.
@@ -91,15 +97,27 @@ class Message:
     secret: str
 
 
+@dataclass(frozen=True)
+class _Change:
+    """A parcel's news, derived and waiting to be written: its messages and what it was told."""
+
+    tracking_id: str
+    messages: list[tuple[str, str, str, str, str, str, str, float]]
+    notified: tuple[str, str, str]
+
+
 class DeliveryConflict(Exception):
     """The delivery id is already held with another body."""
 
 
 class TrackingStore:
-    def __init__(self, db: Database, photos_dir: Path, *, owns_db: bool = False) -> None:
+    def __init__(self, db: Database, photos_dir: Path, *, owns_db: bool = False, duty: float = 1.0) -> None:
         self.db = db
         self.photos_dir = photos_dir
         self._owns_db = owns_db
+        # The share of time ingest may take: below 1, it rests between chunks so that a burst
+        # of pushes (a station's backlog) is taken first; webhooks follow a little later.
+        self.duty = duty
 
     def close(self) -> None:
         if self._owns_db:
@@ -209,26 +227,43 @@ class TrackingStore:
 
     def ingest(self) -> int:
         """Read new manifests, events and deliveries; queue a message per status change
-        per subscription. Returns the number of messages queued."""
+        per subscription. Returns the number of messages queued.
+
+        Statuses are derived in a read snapshot, without the write lock a push needs; the
+        short write that follows takes a parcel only if no event marked it again meanwhile
+        (its ``mark`` unchanged), else the parcel waits for the next round. So a parcel is
+        never told twice, nor skipped, even with several ingests at once."""
         if not self._has_news():
             return 0
+        with self.db.transaction() as tx:
+            tx.serialise("tracking manifests")
+            self._read_manifests(tx)
         queued = 0
         while True:
+            started = time.monotonic()
+            with self.db.read() as tx:
+                marked = tx.execute(
+                    "SELECT tracking_id, mark FROM track_dirty ORDER BY tracking_id LIMIT ?", (INGEST_CHUNK,)
+                ).fetchall()
+                if not marked:
+                    return queued
+                changes = self._changes(tx, [r[0] for r in marked])
             with self.db.transaction() as tx:
-                tx.serialise("tracking ingest")
-                self._read_manifests(tx)
-                dirty = [
+                pairs = ", ".join("(?, ?)" for _ in marked)
+                taken = {
                     r[0]
                     for r in tx.execute(
-                        "SELECT tracking_id FROM track_dirty ORDER BY tracking_id LIMIT ?", (INGEST_CHUNK,)
+                        f"DELETE FROM track_dirty WHERE (tracking_id, mark) IN (VALUES {pairs}) RETURNING tracking_id",
+                        [value for row in marked for value in row],
                     )
-                ]
-                if not dirty:
-                    return queued
-                tx.executemany("DELETE FROM track_dirty WHERE tracking_id = ?", [(t,) for t in dirty])
-                queued += self._queue_changes(tx, dirty)
+                }
+                queued += self._record(tx, [c for c in changes if c.tracking_id in taken])
+            if not taken:
+                return queued  # every parcel of the chunk changed again meanwhile: the next round takes them
+            if self.duty < 1.0:
+                time.sleep((time.monotonic() - started) * (1.0 / self.duty - 1.0))
 
-    def _queue_changes(self, tx: Transaction, dirty: list[str]) -> int:
+    def _changes(self, tx: Transaction, dirty: list[str]) -> list[_Change]:
         subscriptions = [
             r[0] for r in tx.execute("SELECT webhook_id, events FROM webhooks") if EVENT_TYPE in json.loads(r[1])
         ]
@@ -239,8 +274,7 @@ class TrackingStore:
                 f"SELECT tracking_id, entry_key, status FROM track_notified WHERE tracking_id IN ({marks})", dirty
             )
         }
-        messages: list[tuple[str, str, str, str, str, str, str, float]] = []
-        notified: list[tuple[str, str, str]] = []
+        changes = []
         for tracking_id, (found, _) in self._derive_many(tx, dirty).items():
             if found is None:
                 continue
@@ -249,24 +283,29 @@ class TrackingStore:
             if not news:
                 continue
             now = _now()
-            for entry in news:
-                body = _message_body(found, entry)
-                messages += [
-                    (f"msg_{uuid.uuid4().hex}", webhook_id, tracking_id, entry.key, EVENT_TYPE, body, now, 0.0)
-                    for webhook_id in subscriptions
-                ]
-            notified.append((tracking_id, news[-1].key, found.status.value))
+            messages = [
+                (f"msg_{uuid.uuid4().hex}", webhook_id, tracking_id, entry.key, EVENT_TYPE, body, now, 0.0)
+                for entry in news
+                for body in (_message_body(found, entry),)
+                for webhook_id in subscriptions
+            ]
+            changes.append(_Change(tracking_id, messages, (tracking_id, news[-1].key, found.status.value)))
+        return changes
+
+    @staticmethod
+    def _record(tx: Transaction, changes: list[_Change]) -> int:
+        messages = [m for c in changes for m in c.messages]
         if messages:
             tx.executemany(
                 "INSERT INTO webhook_messages (message_id, webhook_id, tracking_id, entry_key, type, body, "
                 "created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 messages,
             )
-        if notified:
+        if changes:
             tx.executemany(
                 "INSERT INTO track_notified (tracking_id, entry_key, status) VALUES (?, ?, ?) "
                 "ON CONFLICT (tracking_id) DO UPDATE SET entry_key = excluded.entry_key, status = excluded.status",
-                notified,
+                [c.notified for c in changes],
             )
         return len(messages)
 
@@ -310,9 +349,7 @@ class TrackingStore:
                     (tracking_id, postal_code, hub_, listed_at),
                 )
                 if cur.rowcount:
-                    tx.execute(
-                        "INSERT INTO track_dirty (tracking_id) VALUES (?) ON CONFLICT DO NOTHING", (tracking_id,)
-                    )
+                    tx.execute(MARK_DIRTY, (tracking_id,))
             tx.execute(
                 "INSERT INTO track_manifests_seen (hub, day, version) VALUES (?, ?, ?) "
                 "ON CONFLICT (hub, day) DO UPDATE SET version = excluded.version",
@@ -356,9 +393,7 @@ class TrackingStore:
                 ),
             ).rowcount
             if added:
-                tx.execute(
-                    "INSERT INTO track_dirty (tracking_id) VALUES (?) ON CONFLICT DO NOTHING", (row["tracking_id"],)
-                )
+                tx.execute(MARK_DIRTY, (row["tracking_id"],))
         if not added and self._delivery_hash(posted.delivery_id) != body_sha256:
             # The same id committed by a concurrent request with another body.
             raise DeliveryConflict

@@ -15,13 +15,14 @@ sends, the server answers 4xx with the event and the reason, never 500.
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from station.errors import ManifestError
-from station.events import EVENT_KINDS, WIRE_FIELDS, wire_problem
+from station.events import CANONICAL_UUID, EVENT_KINDS, WIRE_FIELDS, wire_problem
 from station.manifest import parse_records
 from station.model import Outcome
 
@@ -37,6 +38,8 @@ MAX_REASON = 500
 MAX_HUB = 64
 
 Bound = Callable[[Any], str | None]
+# Any whitespace, as str.isspace() counts it (re's \s on str patterns is the same set).
+_SPACE = re.compile(r"\s")
 
 
 def _text(limit: int, *, no_space: bool = False, raw: bool = False) -> Bound:
@@ -45,7 +48,7 @@ def _text(limit: int, *, no_space: bool = False, raw: bool = False) -> Bound:
             return f"is longer than {limit} characters"
         if not raw and not value.isprintable():
             return "holds control characters"
-        if no_space and (not value or any(ch.isspace() for ch in value)):
+        if no_space and (not value or _SPACE.search(value)):
             return "is empty or holds spaces"
         return None
 
@@ -62,6 +65,8 @@ def _int_range(low: int, high: int) -> Bound:
 def _uuid(value: Any) -> str | None:
     # wire_problem has seen a uuid; one spelling per event: an upper-case or braced copy
     # would be stored as a second event.
+    if CANONICAL_UUID.fullmatch(value):
+        return None
     canonical = str(uuid.UUID(str(value)))
     return None if canonical == value else f"is not a canonical lower-case uuid (expected {canonical})"
 

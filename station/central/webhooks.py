@@ -152,6 +152,7 @@ class Dispatcher:
     async def step(self, client: httpx.AsyncClient) -> int:
         """One round: ingest, then send every due message (a parcel's one at a time)."""
         await asyncio.to_thread(self.store.ingest)
+        await asyncio.to_thread(self.store.db.checkpoint)
         sent = 0
         while True:
             due = await asyncio.to_thread(self.store.due_messages, time.time(), self.policy.concurrency)

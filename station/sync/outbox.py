@@ -58,9 +58,11 @@ class Outbox:
         if not store.db["sync_state"].exists():
             schema.migrations.apply(store.db)
 
-    def head(self, limit: int) -> list[OutboxRow]:
-        """The oldest ``limit`` pending events, in sequence order."""
-        rows = self.store.query("SELECT event_id, seq, payload FROM outbox ORDER BY seq LIMIT ?", (max(1, limit),))
+    def head(self, limit: int, after_seq: int = 0) -> list[OutboxRow]:
+        """The oldest ``limit`` pending events after ``after_seq``, in sequence order."""
+        rows = self.store.query(
+            "SELECT event_id, seq, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, max(1, limit))
+        )
         return [OutboxRow(r["event_id"], r["seq"], r["payload"]) for r in rows]
 
     def backlog(self) -> int:

@@ -9,13 +9,15 @@ the named event to the quarantine (bisecting the batch when the server names non
 Events are acknowledged (deleted from the outbox) only after the server said 2xx, so a
 crash at any point leaves them pending and they are simply sent again: the server's
 unique event ids turn the resend into a no-op. Database calls run in a worker thread so
-an fsync never stalls the screen's event loop.
+an fsync never stalls the screen's event loop; a batch's delete from the outbox runs while
+the next batch is on its way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -31,6 +33,10 @@ from station.sync.targets import PushFailure, Refused, Retry, Stop, Target, Toke
 log = logging.getLogger("station.sync")
 
 T = TypeVar("T")
+REPORT_EVERY_S = 0.5
+# Batches on their way at once: two keep the server busy on two cores, and no more than two
+# are sent again after a failure.
+IN_FLIGHT = 2
 StatusCallback = Callable[[SyncStatus], None]
 
 
@@ -57,6 +63,7 @@ class Pusher:
         self._sleep = sleep
         self.status = SyncStatus(SyncState.OK, backlog=0, quarantined=0, last_good_sync=None)
         self.pushed = 0  # events acknowledged by this pusher, for the CLI and the bench
+        self._acking: asyncio.Future[None] | None = None
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
@@ -92,26 +99,71 @@ class Pusher:
     async def drain(self, *, max_failures: int | None = None) -> bool:
         """Push until the outbox is empty (True) or ``max_failures`` retries in a row failed.
 
-        Raises :class:`Stop` when sync must stop (the status says why).
+        Raises :class:`Stop` when sync must stop (the status says why). :data:`IN_FLIGHT`
+        batches travel at once (the server checks one while it commits the other), and the
+        answered ones are deleted from the outbox while the next ones travel.
         """
         failures = 0
+        reported = 0.0
+        batches = await self._heads(0)
         while True:
-            rows = await self._db(self.outbox.head, self.batch_size)
-            if not rows:
-                await self.report(SyncState.OK)
-                return True
-            try:
-                await self._push(rows)
-            except PushFailure as exc:  # Stop is reported and re-raised by record_failure
+            if not batches:
+                await self._settle()
+                # What an answer left in the outbox (neither held nor refused) goes again.
+                batches = await self._heads(0)
+                if not batches:
+                    await self.report(SyncState.OK)
+                    return True
+            outcomes = await asyncio.gather(*(self._push(rows) for rows in batches), return_exceptions=True)
+            delivered = [event_id for outcome in outcomes if isinstance(outcome, list) for event_id in outcome]
+            failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            await self._settle()
+            if failure is not None:
+                if delivered:
+                    await self._acknowledge(delivered)
+                    await self._settle()
+                if not isinstance(failure, PushFailure):
+                    raise failure
                 failures += 1
-                delay = await self.record_failure(exc)
+                delay = await self.record_failure(failure)  # Stop is reported and re-raised there
                 if max_failures is not None and failures > max_failures:
                     return False
                 await self._sleep(delay)
-            else:
-                failures = 0
-                self.backoff.reset()
+                batches = await self._heads(0)
+                continue
+            failures = 0
+            self.backoff.reset()
+            # Read before the delete starts: it holds the station's store while it commits.
+            batches = await self._heads(batches[-1][-1].seq)
+            if delivered:
+                await self._acknowledge(delivered)
+            # The status (a count over the outbox) a few times a second, not after every batch.
+            now = time.monotonic()
+            if now - reported >= REPORT_EVERY_S or self.status.state is not SyncState.OK:
+                await self._settle()
                 await self.report(SyncState.OK)
+                reported = now
+
+    async def _heads(self, after_seq: int) -> list[list[OutboxRow]]:
+        """The next :data:`IN_FLIGHT` batches of the outbox after ``after_seq``."""
+        batches: list[list[OutboxRow]] = []
+        for _ in range(IN_FLIGHT):
+            rows = await self._db(self.outbox.head, self.batch_size, after_seq)
+            if not rows:
+                break
+            batches.append(rows)
+            after_seq = rows[-1].seq
+        return batches
+
+    async def _acknowledge(self, event_ids: list[str]) -> None:
+        """Start deleting what the server holds; :meth:`_settle` waits for it (and raises its error)."""
+        self._acking = asyncio.ensure_future(self._db(self.outbox.acknowledge, event_ids))
+        self.pushed += len(event_ids)
+
+    async def _settle(self) -> None:
+        acking, self._acking = self._acking, None
+        if acking is not None:
+            await acking
 
     async def record_failure(self, exc: PushFailure) -> float:
         """Record a failure in the status; return how long to wait before the next try."""
@@ -138,39 +190,33 @@ class Pusher:
         await self.report(SyncState.OFFLINE if offline else SyncState.RETRYING, exc.reason)
         return self.backoff.next_delay(retry_after)
 
-    async def _push(self, rows: Sequence[OutboxRow]) -> None:
+    async def _push(self, rows: Sequence[OutboxRow]) -> list[str]:
+        """Send ``rows``; the ids the server now holds (refused ones are quarantined here)."""
         try:
             result = await self.target.push(self.client, rows)
         except TooLarge:
             if len(rows) == 1:
                 await self._quarantine({rows[0].event_id: (413, "event larger than the server accepts")})
-                return
+                return []
             # Remember the smaller size: the next batches would be refused the same way.
             half = len(rows) // 2
             self.batch_size = max(1, min(self.batch_size, half))
-            await self._push(rows[:half])
-            await self._push(rows[half:])
-            return
+            return await self._push(rows[:half]) + await self._push(rows[half:])
         except Refused as exc:
             named = {eid: why for eid, why in exc.per_event.items() if any(r.event_id == eid for r in rows)}
             if named:
                 await self._quarantine({eid: (exc.status, why) for eid, why in named.items()})
                 rest = [r for r in rows if r.event_id not in named]
-                if rest:
-                    await self._push(rest)
-            elif len(rows) == 1:
+                return await self._push(rest) if rest else []
+            if len(rows) == 1:
                 await self._quarantine({rows[0].event_id: (exc.status, exc.reason)})
-            else:
-                # The server did not say which event is bad: bisect until it is alone.
-                half = len(rows) // 2
-                await self._push(rows[:half])
-                await self._push(rows[half:])
-            return
+                return []
+            # The server did not say which event is bad: bisect until it is alone.
+            half = len(rows) // 2
+            return await self._push(rows[:half]) + await self._push(rows[half:])
         if result.refused:
             await self._quarantine(result.refused)
-        if result.delivered:
-            await self._db(self.outbox.acknowledge, result.delivered)
-            self.pushed += len(result.delivered)
+        return list(result.delivered)
 
     async def _quarantine(self, refused: dict[str, tuple[int | None, str]]) -> None:
         for event_id, (status, reason) in refused.items():
