@@ -121,6 +121,13 @@ BOUNDS: dict[str, Bound] = {
 assert tuple(BOUNDS) == WIRE_FIELDS, "station.events.WIRE_FIELDS changed: bound the new field here"
 
 
+_ORDER = {name: i for i, name in enumerate(BOUNDS)}
+
+
+def _field_order(item: tuple[str, Any]) -> int:
+    return _ORDER[item[0]]
+
+
 def check_event(ev: Any, station_id: str, hub: str) -> str | None:
     """Why the event cannot be accepted from station ``station_id`` of ``hub``, or None."""
     why = wire_problem(ev, station_id=station_id)
@@ -129,10 +136,10 @@ def check_event(ev: Any, station_id: str, hub: str) -> str | None:
     unknown = [k for k in ev if k not in BOUNDS]
     if unknown:
         return f"unknown field(s): {', '.join(repr(k)[:40] for k in unknown[:5])}"
-    for name, bound in BOUNDS.items():
-        value = ev.get(name)
+    # In BOUNDS' order (the first problem is the one told), only the fields the event has.
+    for name, value in sorted(ev.items(), key=_field_order):
         if value is not None:
-            problem = bound(value)
+            problem = BOUNDS[name](value)
             if problem is not None:
                 return f"{name} {problem}"
     if ev.get("hub", hub) != hub:
