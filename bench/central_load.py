@@ -13,14 +13,15 @@ process plays everybody else:
   server limits a client address to 30 reads a minute, and a receiver is a person;
 - 5 webhook receivers (bare HTTP servers answering 200) subscribed to every status change.
 
-Phases: ``--seconds`` at full push load (each station sends its next batch as soon as the
-last is answered: the events/s the server accepts), then a ramp of offered push rates
-(``--ramp``, events/s over all stations, ``--step-seconds`` each) that stops at the first rate
-the server does not keep up with (it accepted under 90 % of the step's events, or the
-stations' backlog at the step's end is over a second of them). A request's latency counts in
-the phase it was sent in. Then the stations push what they still hold, and the server's
-own count (``station central stats``) must equal, station by station, what they sent: an
-event lost or stored twice fails the run (exit 1).
+Phases: a ramp of offered push rates (``--ramp``, events/s over all stations,
+``--step-seconds`` each) that stops at the first rate the server does not keep up with (it
+accepted under 90 % of the step's events, or the stations' backlog at the step's end is over a
+second of them); then ``--seconds`` at full push load (each station sends its next batch as
+soon as the last is answered: the events/s the server accepts). A request's latency counts in
+the phase it was sent in. Then the stations push what they still hold, the webhooks still
+owed are waited for (``--settle-seconds``), and the server's own count (``station central
+stats``) must equal, station by station, what they sent: an event lost or stored twice fails
+the run (exit 1).
 
 Peak RSS is the central server's (the sum over its processes, sampled from /proc twice a
 second; PostgreSQL's own processes are not counted). The load generator shares the
@@ -189,6 +190,8 @@ class Load:
         self.fatal: str | None = None
         self.peak_rss_kb = 0  # the central server's, over all its processes
         self.hook_writers: set[asyncio.StreamWriter] = set()
+        self.visible_after: float | None = None  # seconds until tracking knew every manifest
+        self.settle = (0, 0.0)  # webhook messages received after the load stopped, seconds until the last
 
     # -- stations -----------------------------------------------------------------------
 
@@ -376,6 +379,25 @@ async def setup(url: str, system_token: str, hubs: list[Hub], receivers: list[in
                 raise SystemExit(f"webhook subscription refused: {answer.status_code} {answer.text}")
 
 
+async def wait_visible(url: str, hubs: list[Hub], timeout_s: float) -> float | None:
+    """Seconds until tracking answers for the last parcel of every hub's manifest (tracking takes
+    a manifest in after it was PUT); None if not within ``timeout_s``."""
+    started = time.perf_counter()
+    for n, hub in enumerate(hubs):
+        # An address per hub: one address is allowed 30 reads a minute.
+        transport = httpx.AsyncHTTPTransport(local_address=f"127.0.3.{n % 250 + 1}")
+        async with httpx.AsyncClient(base_url=url, timeout=30.0, transport=transport) as client:
+            parcel = hub.parcels[-1]
+            while True:
+                answer = await client.get(f"/v1/track/{parcel.tracking_id}", params={"postal_code": parcel.postal_code})
+                if answer.status_code == 200:
+                    break
+                if time.perf_counter() - started > timeout_s:
+                    return None
+                await asyncio.sleep(2.0 if answer.status_code == 429 else 0.5)
+    return time.perf_counter() - started
+
+
 async def run(args: argparse.Namespace, url: str, server: subprocess.Popen[bytes], tokens: dict[str, str]) -> Load:
     hubs = [Hub(n, args.parcels) for n in range(1, args.stations + 1)]
     load = Load(args, url, hubs, tokens)
@@ -385,6 +407,7 @@ async def run(args: argparse.Namespace, url: str, server: subprocess.Popen[bytes
         f"PUT {len(hubs)} manifests of {args.parcels} parcels, {len(ports)} webhook subscriptions ...", file=sys.stderr
     )
     await setup(url, tokens["system"], hubs, ports)
+    load.visible_after = await wait_visible(url, hubs, args.settle_seconds)
 
     async def sample_rss() -> None:
         while True:
@@ -394,16 +417,9 @@ async def run(args: argparse.Namespace, url: str, server: subprocess.Popen[bytes
     sampler = asyncio.create_task(sample_rss())
     pushers = [asyncio.create_task(load.push_loop(s)) for s in load.stations]
     readers = [asyncio.create_task(load.read_loop(n)) for n in range(args.readers)]
-
-    print(f"full push load for {args.seconds:g} s ...", file=sys.stderr)
-    load.saturate = True
-    phase = load.start_phase("full", None)
-    await asyncio.sleep(args.seconds)
-    load.end_phase(phase)
-    load.saturate = False
-    # What full load left in the outboxes is pushed before the ramp starts.
-    while any(s.outbox for s in load.stations) and load.running:
-        await asyncio.sleep(0.1)
+    # Making 240 httpx clients blocks this loop for seconds (an SSL context each): done before
+    # any phase starts, or the first one measures it.
+    await asyncio.sleep(3.0)
 
     for rate in args.ramp:
         if not load.running:
@@ -418,6 +434,17 @@ async def run(args: argparse.Namespace, url: str, server: subprocess.Popen[bytes
         if not phase.kept_up:
             break
 
+    # The ramp first, from a quiet server: after full load the server is still catching up.
+    # What a step left in the outboxes is pushed before full load starts.
+    while any(s.outbox for s in load.stations) and load.running:
+        await asyncio.sleep(0.1)
+    print(f"full push load for {args.seconds:g} s ...", file=sys.stderr)
+    load.saturate = True
+    phase = load.start_phase("full", None)
+    await asyncio.sleep(args.seconds)
+    load.end_phase(phase)
+    load.saturate = False
+
     print("stopping: stations push what they hold ...", file=sys.stderr)
     load.start_phase("drain", None)
     load.running = False
@@ -430,7 +457,18 @@ async def run(args: argparse.Namespace, url: str, server: subprocess.Popen[bytes
     for task in readers:
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
-    await asyncio.sleep(1)  # webhook messages in flight
+    # Tracking may lag behind the pushes (its statuses and webhooks catch up after a burst):
+    # how many messages arrive once the load stopped, and how long until they stop coming.
+    stopped, received = time.perf_counter(), load.webhooks_total
+    at_stop = received
+    last_message = stopped
+    while time.perf_counter() - stopped < args.settle_seconds:
+        await asyncio.sleep(0.5)
+        if load.webhooks_total != received:
+            received, last_message = load.webhooks_total, time.perf_counter()
+        elif received > at_stop and time.perf_counter() - last_message >= 5:
+            break
+    load.settle = (load.webhooks_total - at_stop, last_message - stopped)
     sampler.cancel()
     for hook_server in hook_servers:
         hook_server.close()
@@ -450,7 +488,7 @@ def keeps_up(phase: Phase) -> bool:
 
 def report(args: argparse.Namespace, load: Load, backend: str, cpu_s: float, wall_s: float) -> None:
     workers = args.workers or 1
-    full = load.phases[0]
+    full = next(p for p in load.phases if p.name == "full")
     print()
     print(
         f"central server: {backend}, {workers} worker(s); {args.stations} stations x {BATCH} events/batch, "
@@ -497,6 +535,12 @@ def report(args: argparse.Namespace, load: Load, backend: str, cpu_s: float, wal
         f"server peak RSS {load.peak_rss_kb / 1024:.0f} MB; "
         f"webhook messages received {load.webhooks_total:,} ({len(load.webhook_ids):,} distinct)"
     )
+    visible = "not within the wait" if load.visible_after is None else f"{load.visible_after:.1f} s"
+    print(f"manifests visible to tracking after the PUTs, before any push: {visible}")
+    print(
+        f"after the load stopped: {load.settle[0]:,} more webhook messages, the last {load.settle[1]:.0f} s "
+        f"after (waited up to {args.settle_seconds:g} s, or until 5 s without one once they came)"
+    )
 
 
 def main() -> int:
@@ -519,6 +563,9 @@ def main() -> int:
         help="offered push rates, events/s, comma-separated",
     )
     parser.add_argument("--step-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--settle-seconds", type=float, default=30.0, help="how long to wait for webhooks after the load stops"
+    )
     args = parser.parse_args()
     if args.start_postgres and args.database:
         parser.error("--start-postgres or --database, not both")
