@@ -41,6 +41,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -630,6 +631,7 @@ def main() -> int:
     )
     if cluster is not None:
         cluster.remove()
+    shutil.rmtree(work, ignore_errors=True)  # the tokens and, on SQLite, the server's database
     if load.fatal:
         print(f"FAILED: {load.fatal}")
         return 1
