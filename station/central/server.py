@@ -46,8 +46,10 @@ def check_tls_files(certfile: Path | None, keyfile: Path | None) -> None:
 
 # The settings a worker process builds its app from (uvicorn starts workers from an import string).
 SETTINGS_ENV = "STATION_CENTRAL_SETTINGS"
-TRACKING_NICENESS = 10
-TRACKING_DUTY = 0.3
+# Tracking rests between chunks (half of the time): under a burst (a hub's backlog after an
+# outage) the pushes are taken first and statuses catch up right after, nothing skipped. Not
+# by niceness: a niced process holding the database's write lock would hold up every push.
+TRACKING_DUTY = 0.5
 
 
 def check_database(database: str | None, data_dir: Path) -> None:
@@ -87,9 +89,6 @@ def run_tracking(settings: dict[str, Any]) -> None:
     from station.central.webhooks import Dispatcher
 
     logging.basicConfig(level=settings.get("log_level", "info").upper(), format="tracking: %(message)s")
-    # Below the HTTP workers: under a burst (a hub's backlog after an outage) the CPU goes to
-    # taking the events first; statuses and webhooks catch up right after, nothing is skipped.
-    os.nice(TRACKING_NICENESS)
     parent = os.getppid()
     store = CentralStore.open(settings["database"], Path(settings["data_dir"]))
     dispatcher = Dispatcher(

@@ -22,7 +22,7 @@ from typing import Any
 
 from station.central.db import Database, SqliteDatabase, Transaction, open_database
 from station.central.migrations import migrate
-from station.central.tracking_store import MARK_DIRTY
+from station.central.tracking_store import MARK_DIRTY, list_manifest
 
 # One encoder for every event: json.dumps with separators builds a new one per call.
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
@@ -187,6 +187,8 @@ class CentralStore:
         marks = ", ".join("?" for _ in values)
         also = f", {who} = excluded.{who}" if table == "plans" else ""
         with self.db.transaction() as tx:
+            if table == "manifests":
+                tx.serialise("tracking manifests")  # listed in version order (see list_manifest)
             if if_version is None:
                 row = tx.execute(
                     f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (hub, day) DO UPDATE SET "
@@ -206,6 +208,8 @@ class CentralStore:
                     f"UPDATE {table} SET {sets} WHERE hub = ? AND day = ? AND version = ? RETURNING version",
                     (body, values[4], *values[5:], hub, day, if_version),
                 ).fetchone()
+            if row is not None and table == "manifests":
+                list_manifest(tx, hub, day, int(row[0]), body, str(values[4]))
         return None if row is None else int(row[0])
 
     def add_epcis_event(self, station_id: str, event_id: str, body: str) -> bool:

@@ -235,9 +235,7 @@ class TrackingStore:
         never told twice, nor skipped, even with several ingests at once."""
         if not self._has_news():
             return 0
-        with self.db.transaction() as tx:
-            tx.serialise("tracking manifests")
-            self._read_manifests(tx)
+        self._read_manifests()
         queued = 0
         while True:
             started = time.monotonic()
@@ -320,41 +318,22 @@ class TrackingStore:
             ).fetchone()
             return unseen is not None
 
-    def _read_manifests(self, tx: Transaction) -> None:
-        """List the parcels of each new manifest version; those whose listing changed are marked."""
-        changed = tx.execute(
-            "SELECT m.hub, m.day, m.version, m.body, m.updated_at FROM manifests m "
-            "LEFT JOIN track_manifests_seen s ON s.hub = m.hub AND s.day = m.day "
-            "WHERE s.version IS DISTINCT FROM m.version"
-        ).fetchall()
-        for hub, day, version, body, updated_at in changed:
-            try:
-                parcels = json.loads(body).get("parcels", [])
-            except (ValueError, AttributeError):
-                parcels = []
-            listed = []
-            for parcel in parcels if isinstance(parcels, list) else []:
-                if not isinstance(parcel, dict) or not isinstance(parcel.get("tracking_id"), str):
-                    continue
-                postal_code = parcel.get("postal_code")
-                if not isinstance(postal_code, str) or not postal_code.strip():
-                    continue  # nobody could ever look it up: not listed rather than open to all
-                listed.append((parcel["tracking_id"], postal_code, hub, updated_at))
-            for tracking_id, postal_code, hub_, listed_at in listed:
-                cur = tx.execute(
-                    "INSERT INTO track_parcels (tracking_id, postal_code, hub, listed_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (tracking_id) DO UPDATE SET postal_code = excluded.postal_code, hub = excluded.hub "
-                    "WHERE track_parcels.postal_code <> excluded.postal_code "
-                    "OR track_parcels.hub IS DISTINCT FROM excluded.hub",
-                    (tracking_id, postal_code, hub_, listed_at),
-                )
-                if cur.rowcount:
-                    tx.execute(MARK_DIRTY, (tracking_id,))
-            tx.execute(
-                "INSERT INTO track_manifests_seen (hub, day, version) VALUES (?, ?, ?) "
-                "ON CONFLICT (hub, day) DO UPDATE SET version = excluded.version",
-                (hub, day, version),
-            )
+    def _read_manifests(self) -> None:
+        """List the parcels of manifest versions not listed yet, one manifest per transaction.
+
+        A manifest is listed in the transaction that stores it (:func:`list_manifest`); this
+        catches up what an older server stored without listing it."""
+        while True:
+            with self.db.transaction() as tx:
+                tx.serialise("tracking manifests")
+                row = tx.execute(
+                    "SELECT m.hub, m.day, m.version, m.body, m.updated_at FROM manifests m "
+                    "LEFT JOIN track_manifests_seen s ON s.hub = m.hub AND s.day = m.day "
+                    "WHERE s.version IS DISTINCT FROM m.version LIMIT 1"
+                ).fetchone()
+                if row is None:
+                    return
+                list_manifest(tx, *row)
 
     # -- deliveries --------------------------------------------------------------------
 
@@ -534,6 +513,41 @@ class TrackingStore:
                     }
                 )
         return shown
+
+
+def list_manifest(tx: Transaction, hub: str, day: str, version: int, body: str, updated_at: str) -> None:
+    """List a manifest version's parcels for tracking (who may look them up, by postal code)
+    and mark them all to be looked at: a parcel new to tracking is news ("info received").
+
+    Called in the transaction that stores the manifest, so a receiver can look a parcel up
+    as soon as the manifest is accepted, whatever tracking's loop is doing."""
+    try:
+        parcels = json.loads(body).get("parcels", [])
+    except (ValueError, AttributeError):
+        parcels = []
+    listed = []
+    for parcel in parcels if isinstance(parcels, list) else []:
+        if not isinstance(parcel, dict) or not isinstance(parcel.get("tracking_id"), str):
+            continue
+        postal_code = parcel.get("postal_code")
+        if not isinstance(postal_code, str) or not postal_code.strip():
+            continue  # nobody could ever look it up: not listed rather than open to all
+        listed.append((parcel["tracking_id"], postal_code, hub, updated_at))
+    if listed:
+        tx.executemany(
+            "INSERT INTO track_parcels (tracking_id, postal_code, hub, listed_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (tracking_id) DO UPDATE SET postal_code = excluded.postal_code, hub = excluded.hub "
+            "WHERE track_parcels.postal_code <> excluded.postal_code "
+            "OR track_parcels.hub IS DISTINCT FROM excluded.hub",
+            listed,
+        )
+        # Sorted: two transactions marking the same parcels lock them in the same order.
+        tx.executemany(MARK_DIRTY, [(t,) for t in sorted({row[0] for row in listed})])
+    tx.execute(
+        "INSERT INTO track_manifests_seen (hub, day, version) VALUES (?, ?, ?) "
+        "ON CONFLICT (hub, day) DO UPDATE SET version = excluded.version",
+        (hub, day, version),
+    )
 
 
 def _message_body(found: Tracking, entry: Entry) -> str:
