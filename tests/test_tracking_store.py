@@ -19,7 +19,7 @@ import pytest
 from station.central.deliveries import parse_delivery
 from station.central.signing import new_secret, verify
 from station.central.storage import CentralStore
-from station.central.tracking_store import LEASE_S, DeliveryConflict, TrackingStore
+from station.central.tracking_store import INGEST_CHUNK, LEASE_S, DeliveryConflict, TrackingStore
 from station.central.webhooks import Dispatcher, WebhookPolicy
 
 HUB, DAY = "Lyon Gerland", "2026-11-25"
@@ -215,3 +215,14 @@ def test_a_claimed_message_goes_to_one_process_until_its_lease_ends(stores: tupl
     tracking.record_attempt(mine[0], status=503, error="answered 503", ms=2, next_attempt_at=1e12 + 5)
     # Answered: the lease ends with the attempt, and the retry is due at its own time.
     assert [m.message_id for m in other.due_messages(now=1e12 + 6)] == [mine[0].message_id]
+
+
+def test_a_backlog_is_ingested_a_bounded_part_at_a_time(stores: tuple[CentralStore, TrackingStore]) -> None:
+    """A burst is ingested chunk by chunk, so the loop can send what is queued in between."""
+    central, tracking = stores
+    tracking.add_subscription("tms", "http://127.0.0.1:1/hook", ["tracking.updated"], new_secret())
+    manifest(central, *((f"P{i:04d}", "69007") for i in range(INGEST_CHUNK + 10)))
+    assert tracking.ingest_some(max_chunks=1) == (INGEST_CHUNK, False)
+    assert tracking.ingest_some(max_chunks=1)[0] == 10
+    assert tracking.ingest_some(max_chunks=1) == (0, True)
+    assert len(queued(tracking)) == INGEST_CHUNK + 10

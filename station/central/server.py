@@ -74,7 +74,8 @@ def app_from_environment() -> Starlette:
         enable_fault_admin=settings["enable_fault_admin"],
         database=settings["database"],
         allow_private_webhooks=settings["allow_private_webhooks"],
-        tracking_loop=False,
+        tracking_loop=settings["database"] is None,
+        tracking_duty=TRACKING_DUTY,
     )
 
 
@@ -129,9 +130,10 @@ def serve(
 
     The tokens file, the TLS files and the database are checked first: a mistake in them is a
     :class:`StationError` naming the file (or URL) and the reason, and the port is never bound.
-    ``workers`` processes answer HTTP (uvicorn's, from settings in the environment) and one
-    more runs tracking (:func:`run_tracking`): what they share is in the database (idempotency
-    records, the webhook queue with its leases), nothing in one process.
+    ``workers`` processes answer HTTP (uvicorn's, from settings in the environment); on
+    PostgreSQL one more runs tracking (:func:`run_tracking`), on SQLite the worker does. What
+    they share is in the database (idempotency records, the webhook queue with its leases),
+    nothing in one process.
     """
     read_tokens(tokens_file)
     check_tls_files(certfile, keyfile)
@@ -153,10 +155,16 @@ def serve(
         "access_log": log_level == "debug",
         **tls,
     }
-    tracking = multiprocessing.get_context("spawn").Process(
-        target=run_tracking, args=(settings,), name="central-tracking", daemon=True
-    )
-    tracking.start()
+    # PostgreSQL: tracking in a process of its own, off the workers' GIL. SQLite (one worker):
+    # in the worker, where its writes queue on the store's lock behind the pushes' instead of
+    # polling for the file's lock from another process (SQLite's busy handler sleeps up to
+    # 100 ms a try: pushes waited seconds behind tracking's writes).
+    tracking = None
+    if database is not None:
+        tracking = multiprocessing.get_context("spawn").Process(
+            target=run_tracking, args=(settings,), name="central-tracking", daemon=True
+        )
+        tracking.start()
     os.environ[SETTINGS_ENV] = json.dumps(settings)
     try:
         if workers <= 1:
@@ -164,8 +172,9 @@ def serve(
         else:
             uvicorn.run("station.central.server:app_from_environment", factory=True, workers=workers, **common)
     finally:
-        tracking.terminate()
-        tracking.join(timeout=10)
+        if tracking is not None:
+            tracking.terminate()
+            tracking.join(timeout=10)
 
 
 class ServerThread:

@@ -227,24 +227,35 @@ class TrackingStore:
 
     def ingest(self) -> int:
         """Read new manifests, events and deliveries; queue a message per status change
-        per subscription. Returns the number of messages queued.
+        per subscription. Returns the number of messages queued."""
+        queued = 0
+        while True:
+            more, done = self.ingest_some()
+            queued += more
+            if done:
+                return queued
+
+    def ingest_some(self, max_chunks: int | None = None) -> tuple[int, bool]:
+        """:meth:`ingest`, at most ``max_chunks`` chunks of parcels: (messages queued, all done).
 
         Statuses are derived in a read snapshot, without the write lock a push needs; the
         short write that follows takes a parcel only if no event marked it again meanwhile
         (its ``mark`` unchanged), else the parcel waits for the next round. So a parcel is
         never told twice, nor skipped, even with several ingests at once."""
         if not self._has_news():
-            return 0
+            return 0, True
         self._read_manifests()
         queued = 0
-        while True:
+        chunks = 0
+        while max_chunks is None or chunks < max_chunks:
+            chunks += 1
             started = time.monotonic()
             with self.db.read() as tx:
                 marked = tx.execute(
                     "SELECT tracking_id, mark FROM track_dirty ORDER BY tracking_id LIMIT ?", (INGEST_CHUNK,)
                 ).fetchall()
                 if not marked:
-                    return queued
+                    return queued, True
                 changes = self._changes(tx, [r[0] for r in marked])
             with self.db.transaction() as tx:
                 pairs = ", ".join("(?, ?)" for _ in marked)
@@ -257,9 +268,10 @@ class TrackingStore:
                 }
                 queued += self._record(tx, [c for c in changes if c.tracking_id in taken])
             if not taken:
-                return queued  # every parcel of the chunk changed again meanwhile: the next round takes them
+                return queued, True  # the chunk's parcels all changed again meanwhile: the next round
             if self.duty < 1.0:
                 time.sleep((time.monotonic() - started) * (1.0 / self.duty - 1.0))
+        return queued, False
 
     def _changes(self, tx: Transaction, dirty: list[str]) -> list[_Change]:
         subscriptions = [

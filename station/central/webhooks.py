@@ -28,6 +28,9 @@ import httpx
 from station.central.signing import sign_headers
 from station.central.tracking_store import Message, TrackingStore
 
+INGEST_CHUNKS_PER_ROUND = 8
+SEND_BATCHES_PER_ROUND = 16
+
 log = logging.getLogger(__name__)
 
 
@@ -150,16 +153,24 @@ class Dispatcher:
                         pass
 
     async def step(self, client: httpx.AsyncClient) -> int:
-        """One round: ingest, then send every due message (a parcel's one at a time)."""
-        await asyncio.to_thread(self.store.ingest)
+        """One round: ingest, then send the due messages (a parcel's one at a time).
+
+        Both bounded: under a burst neither the queued messages wait behind the ingest of a
+        backlog nor the ingest behind sending; a round that stopped at a bound starts the next
+        one at once."""
+        _, done = await asyncio.to_thread(self.store.ingest_some, INGEST_CHUNKS_PER_ROUND)
+        if not done:
+            self.nudge()
         await asyncio.to_thread(self.store.db.checkpoint)
         sent = 0
-        while True:
+        for _ in range(SEND_BATCHES_PER_ROUND):
             due = await asyncio.to_thread(self.store.due_messages, time.time(), self.policy.concurrency)
             if not due:
                 return sent
             await asyncio.gather(*(self._attempt(client, m) for m in due))
             sent += len(due)
+        self.nudge()
+        return sent
 
     async def _attempt(self, client: httpx.AsyncClient, message: Message) -> None:
         started = time.monotonic()
