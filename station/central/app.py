@@ -439,11 +439,13 @@ def create_app(
     allow_private_webhooks: bool = False,
     webhook_policy: WebhookPolicy | None = None,
     tracking_loop: bool = True,
+    tracking_duty: float = 1.0,
 ) -> Starlette:
     """The server. ``app.state.faults`` is always there for tests in the same process;
     ``POST /_faults`` only when ``enable_fault_admin`` (never in a pilot). Tracking's routes
     (docs/tracking.md) share the database; its ingest and webhook loop run in the app's
-    lifespan unless ``tracking_loop`` is False (a process of :mod:`.server` runs them).
+    lifespan unless ``tracking_loop`` is False (a process of :mod:`.server` runs them), resting
+    between chunks for ``1 - tracking_duty`` of the time.
 
     The database is ``store``'s, else ``database`` (a PostgreSQL URL), else the SQLite file in
     ``data_dir``; migrated before the first request."""
@@ -464,7 +466,7 @@ def create_app(
     if enable_fault_admin:
         routes.append(Route("/_faults", central.faults_route, methods=["GET", "POST", "DELETE"]))
     tracking = Tracking(
-        TrackingStore(store.db, Path(data_dir) / "photos"),
+        TrackingStore(store.db, Path(data_dir) / "photos", duty=tracking_duty),
         central.who,
         allow_private_webhooks=allow_private_webhooks,
         policy=webhook_policy,
