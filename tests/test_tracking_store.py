@@ -20,7 +20,7 @@ from station.central.deliveries import parse_delivery
 from station.central.signing import new_secret, verify
 from station.central.storage import CentralStore
 from station.central.tracking_store import INGEST_CHUNK, LEASE_S, DeliveryConflict, TrackingStore
-from station.central.webhooks import Dispatcher, WebhookPolicy
+from station.central.webhooks import QUIET_S, Dispatcher, WebhookPolicy
 
 HUB, DAY = "Lyon Gerland", "2026-11-25"
 
@@ -226,3 +226,18 @@ def test_a_backlog_is_ingested_a_bounded_part_at_a_time(stores: tuple[CentralSto
     assert tracking.ingest_some(max_chunks=1)[0] == 10
     assert tracking.ingest_some(max_chunks=1) == (0, True)
     assert len(queued(tracking)) == INGEST_CHUNK + 10
+
+
+async def test_the_loop_waits_while_pushes_arrive_then_catches_up(stores: tuple[CentralStore, TrackingStore]) -> None:
+    """In the server's own process, tracking lets a burst of pushes have the CPU first."""
+    central, tracking = stores
+    tracking.add_subscription("tms", "http://127.0.0.1:1/hook", ["tracking.updated"], new_secret())
+    dispatcher = Dispatcher(tracking, WebhookPolicy(), allow_private=True)
+    manifest(central, ("P1", "69007"))
+    dispatcher.arrived()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(200))) as client:
+        assert await dispatcher.step(client) == 0
+        assert queued(tracking) == []  # held: the push that just arrived may have more behind it
+        await asyncio.sleep(QUIET_S)  # the pushes pause
+        assert await dispatcher.step(client) == 1
+    assert queued(tracking) == [("P1", "info_received")]

@@ -49,7 +49,7 @@ SETTINGS_ENV = "STATION_CENTRAL_SETTINGS"
 # Tracking rests between chunks (half of the time): under a burst (a hub's backlog after an
 # outage) the pushes are taken first and statuses catch up right after, nothing skipped. Not
 # by niceness: a niced process holding the database's write lock would hold up every push.
-TRACKING_DUTY = 0.5
+TRACKING_DUTY = 0.25
 
 
 def check_database(database: str | None, data_dir: Path) -> None:

@@ -127,8 +127,8 @@ class Tracking:
             self.store.close()
 
     def nudge(self) -> None:
-        """Something arrived that may change a status (events, a manifest): look now."""
-        self.dispatcher.nudge()
+        """Something arrived that may change a status (events, a manifest): look soon."""
+        self.dispatcher.arrived()
 
     # -- receivers ------------------------------------------------------------------
 

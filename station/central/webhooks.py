@@ -30,6 +30,8 @@ from station.central.tracking_store import Message, TrackingStore
 
 INGEST_CHUNKS_PER_ROUND = 8
 SEND_BATCHES_PER_ROUND = 16
+QUIET_S = 0.25  # no push for this long: the pushes have paused
+HOLD_MAX_S = 5.0  # tracking waits for pushes at most this long at a time
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +119,31 @@ class Dispatcher:
         self.transport = transport
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._last_arrival = 0.0
+        self._holding_since: float | None = None
 
     def nudge(self) -> None:
         self._wake.set()
+
+    def arrived(self) -> None:
+        """Events or a manifest were just stored: look soon (see :meth:`_held_for_pushes`)."""
+        self._last_arrival = time.monotonic()
+        self._wake.set()
+
+    def _held_for_pushes(self) -> bool:
+        """True while pushes keep arriving (a station's backlog after an outage), for at most
+        :data:`HOLD_MAX_S` at a time: the pushes have the CPU first (in this process they share
+        the GIL), the statuses follow when they pause."""
+        now = time.monotonic()
+        if now - self._last_arrival >= QUIET_S:
+            self._holding_since = None
+            return False
+        if self._holding_since is None:
+            self._holding_since = now
+        if now - self._holding_since < HOLD_MAX_S:
+            return True
+        self._holding_since = None
+        return False
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run(), name="webhooks")
@@ -158,6 +182,10 @@ class Dispatcher:
         Both bounded: under a burst neither the queued messages wait behind the ingest of a
         backlog nor the ingest behind sending; a round that stopped at a bound starts the next
         one at once."""
+        if self._held_for_pushes():
+            await asyncio.sleep(QUIET_S)
+            self.nudge()
+            return 0
         _, done = await asyncio.to_thread(self.store.ingest_some, INGEST_CHUNKS_PER_ROUND)
         if not done:
             self.nudge()
