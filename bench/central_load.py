@@ -43,7 +43,6 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,7 +58,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from station.central.testing import write_tokens  # noqa: E402
+from station.central.testing import free_port, wait_until_serving, write_tokens  # noqa: E402
 from station.events import ScanEvent  # noqa: E402
 from station.model import EventKind, Outcome  # noqa: E402
 
@@ -347,13 +346,6 @@ def rss_kb(root_pid: int) -> int:
     return total
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def central_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "station.central", *args]
 
@@ -596,15 +588,10 @@ def main() -> int:
         command += ["--workers", str(args.workers)]
     server = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the central server did not start") from None
-                time.sleep(0.2)
+        try:
+            wait_until_serving(url, server)
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)) from None
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         wall_before = time.perf_counter()
         load = asyncio.run(run(args, url, server, tokens))

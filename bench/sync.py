@@ -20,7 +20,6 @@ import dataclasses
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,8 +27,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import httpx
 
 
 def _config(data_dir: Path, url: str, batch: int) -> object:
@@ -192,6 +189,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     station_dir, central_dir = work / "station", work / "central"
     station_dir.mkdir()
+    from station.central.testing import free_port, wait_until_serving
     from station.central.tokens import add_token
 
     tokens = work / "tokens.toml"
@@ -202,9 +200,7 @@ def main() -> int:
     print(f"station offline: queueing {args.events} events ...", file=sys.stderr)
     subprocess.run([*me, "--mode", "fill"], check=True)
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [
@@ -228,15 +224,7 @@ def main() -> int:
         cwd=Path(__file__).resolve().parents[1],
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_until_serving(url, server)
         print("server back: draining ...", file=sys.stderr)
         out = subprocess.run([*me, "--mode", "drain", "--url", url], check=True, stdout=subprocess.PIPE, text=True)
         result = json.loads(out.stdout)

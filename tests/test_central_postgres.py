@@ -26,7 +26,7 @@ from station.central.app import create_app
 from station.central.db import DatabaseError
 from station.central.server import ServerThread
 from station.central.storage import CentralStore
-from station.central.testing import DEMO_HUB, Central, running_central, write_tokens
+from station.central.testing import DEMO_HUB, Central, free_port, running_central, wait_until_serving, write_tokens
 from station.central.tracking_store import TrackingStore
 from tests.postgres import PostgresServer
 
@@ -187,14 +187,6 @@ def test_a_wrong_database_url_stops_the_server_with_one_line(tmp_path: Path, pos
     assert "s3cret-pw" not in run.stderr  # the password is never printed
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_two_workers_serve_one_database(tmp_path: Path, postgres_url: str) -> None:
     port = free_port()
@@ -203,14 +195,7 @@ def test_two_workers_serve_one_database(tmp_path: Path, postgres_url: str) -> No
     server = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            threading.Event().wait(0.1)
+        wait_until_serving(url, server)
         sent: list[str] = []
         for b in range(20):
             batch = [event(b * 10 + i) for i in range(1, 11)]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from station.central.testing import DEMO_HUB, write_tokens
+from station.central.testing import DEMO_HUB, free_port, wait_until_serving, write_tokens
 from station.config import load_config
 from station.demo_day import generate_day
 from station.manifest import parcel_record
@@ -66,12 +65,6 @@ class Receiver:
         self.server.server_close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path, central_database: str | None) -> Iterator[tuple[str, dict[str, str]]]:
     tokens = write_tokens(tmp_path / "tokens.toml", {"S1": DEMO_HUB}, ["tms"])
@@ -86,15 +79,7 @@ def served(tmp_path: Path, central_database: str | None) -> Iterator[tuple[str, 
     url = f"http://127.0.0.1:{port}"
     children: list[str] = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+        wait_until_serving(url, server)
         children += subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
         if central_database is not None:
             assert children, "on PostgreSQL tracking runs in a process of its own"

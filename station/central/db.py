@@ -11,7 +11,7 @@ run it through :meth:`Database.transaction` (a write transaction) or :meth:`Data
   connection, so a tracking page never waits for a push's fsync.
 - PostgreSQL (a company): psycopg 3 and its connection pool. Exactly-once holds across
   server processes through unique constraints and transactions; what must happen one at a
-  time across processes (tracking's ingest, claiming webhook messages) takes a
+  time across processes (listing a manifest's parcels, claiming webhook messages) takes a
   transaction-scoped advisory lock (:meth:`Transaction.serialise`).
 
 A lost database (PostgreSQL restarting, a locked SQLite file) is :class:`StoreUnavailable`,

@@ -46,7 +46,7 @@ def check_tls_files(certfile: Path | None, keyfile: Path | None) -> None:
 
 # The settings a worker process builds its app from (uvicorn starts workers from an import string).
 SETTINGS_ENV = "STATION_CENTRAL_SETTINGS"
-# Tracking rests between chunks (half of the time): under a burst (a hub's backlog after an
+# Tracking rests between chunks (3/4 of the time): under a burst (a hub's backlog after an
 # outage) the pushes are taken first and statuses catch up right after, nothing skipped. Not
 # by niceness: a niced process holding the database's write lock would hold up every push.
 TRACKING_DUTY = 0.25

@@ -63,10 +63,6 @@ class CentralStore:
             raise
         return cls(db, owns_db=True)
 
-    @property
-    def path(self) -> Path | None:
-        return self.db.path if isinstance(self.db, SqliteDatabase) else None
-
     def close(self) -> None:
         if self._owns_db:
             self.db.close()

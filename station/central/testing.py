@@ -9,9 +9,15 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import socket
+import ssl
+import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from station.central.app import ServerLimits, create_app
 from station.central.server import ServerThread
@@ -126,11 +132,35 @@ def running_central(
         store.close()
 
 
+def free_port() -> int:
+    """A loopback port free now (for a server started as a separate process)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until_serving(
+    url: str, process: subprocess.Popen[Any], *, timeout_s: float = 60.0, verify: ssl.SSLContext | bool = True
+) -> None:
+    """Wait until the server ``process`` answers ``url``/healthz; RuntimeError if it exits or never does."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1, verify=verify).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"the central server exited with status {process.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the central server did not answer within {timeout_s:g} s")
+        time.sleep(0.1)
+
+
 def make_test_certs(directory: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and a server certificate for 127.0.0.1 signed by it (openssl CLI):
     returns (ca.pem, server.pem, server.key). EC keys: made in milliseconds."""
-    import subprocess
-
     directory.mkdir(parents=True, exist_ok=True)
 
     def openssl(*args: str) -> None:

@@ -124,7 +124,6 @@ class Tracking:
             yield
         finally:
             await self.dispatcher.stop()
-            self.store.close()
 
     def nudge(self) -> None:
         """Something arrived that may change a status (events, a manifest): look soon."""

@@ -5,8 +5,8 @@ Owns turning what the server received into status changes, exactly once: the par
 push marked (``track_dirty``, written in the push's own transaction) and the manifest
 versions already read are taken in the same transaction that queues the webhook messages,
 a few hundred parcels at a time, so a restart neither loses nor repeats a change and a
-push never waits long behind it. One ingest runs at a time across server processes
-(:meth:`~.db.Transaction.serialise`). The queue is a table: a message keeps its
+push never waits long behind it; several ingests at once (server processes) each take a
+parcel only if no event marked it again since they derived it. The queue is a table: a message keeps its
 ``webhook-id`` across every attempt and restart, a parcel's messages to one subscription go
 strictly in order (the next waits until the one before is answered 2xx or given up), and a
 process sending a message holds a lease on it, so several processes never send it twice.
@@ -51,6 +51,12 @@ MARK_DIRTY = (
 )
 # Parcels per ingest transaction: small enough that a push waits at most a few tens of ms.
 INGEST_CHUNK = 250
+# A manifest version whose parcels tracking has not listed (stored by an older server).
+UNLISTED_MANIFEST = (
+    "SELECT m.hub, m.day, m.version, m.body, m.updated_at FROM manifests m "
+    "LEFT JOIN track_manifests_seen s ON s.hub = m.hub AND s.day = m.day "
+    "WHERE s.version IS DISTINCT FROM m.version LIMIT 1"
+)
 # How long a process may take to send a message it claimed before another may send it.
 LEASE_S = 120.0
 
@@ -111,17 +117,14 @@ class DeliveryConflict(Exception):
 
 
 class TrackingStore:
-    def __init__(self, db: Database, photos_dir: Path, *, owns_db: bool = False, duty: float = 1.0) -> None:
+    """Tracking's tables on a database its owner (:class:`.storage.CentralStore`) opened and closes."""
+
+    def __init__(self, db: Database, photos_dir: Path, *, duty: float = 1.0) -> None:
         self.db = db
         self.photos_dir = photos_dir
-        self._owns_db = owns_db
         # The share of time ingest may take: below 1, it rests between chunks so that a burst
         # of pushes (a station's backlog) is taken first; webhooks follow a little later.
         self.duty = duty
-
-    def close(self) -> None:
-        if self._owns_db:
-            self.db.close()
 
     # -- reading a parcel -------------------------------------------------------------
 
@@ -324,11 +327,7 @@ class TrackingStore:
         with self.db.read() as tx:
             if tx.execute("SELECT 1 FROM track_dirty LIMIT 1").fetchone():
                 return True
-            unseen = tx.execute(
-                "SELECT 1 FROM manifests m LEFT JOIN track_manifests_seen s ON s.hub = m.hub AND s.day = m.day "
-                "WHERE s.version IS DISTINCT FROM m.version LIMIT 1"
-            ).fetchone()
-            return unseen is not None
+            return tx.execute(UNLISTED_MANIFEST).fetchone() is not None
 
     def _read_manifests(self) -> None:
         """List the parcels of manifest versions not listed yet, one manifest per transaction.
@@ -338,11 +337,7 @@ class TrackingStore:
         while True:
             with self.db.transaction() as tx:
                 tx.serialise("tracking manifests")
-                row = tx.execute(
-                    "SELECT m.hub, m.day, m.version, m.body, m.updated_at FROM manifests m "
-                    "LEFT JOIN track_manifests_seen s ON s.hub = m.hub AND s.day = m.day "
-                    "WHERE s.version IS DISTINCT FROM m.version LIMIT 1"
-                ).fetchone()
+                row = tx.execute(UNLISTED_MANIFEST).fetchone()
                 if row is None:
                     return
                 list_manifest(tx, *row)
