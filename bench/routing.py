@@ -4,7 +4,8 @@ Reads CVRPLIB ``.vrp`` (with a ``.sol`` beside it, or BKS.csv) and Solomon ``.tx
 Gehring-Homberger VRPLIB ``.vrp`` VRPTW instances, builds the same :class:`VrpInstance` the hub
 day builds, and solves it with ``station.planning.search.solve`` (the code ``plan_day`` runs).
 Columns side by side: the station's default (``auto``: PyVRP on both cores, repaired), OR-Tools
-alone, PyVRP alone (one process), and VROOM when pyvroom is installed. Every solver runs in its own
+alone, PyVRP alone (PyVRP's own parameters, one process; on ``--city`` days the station's
+``backend = "pyvrp"``), and VROOM when pyvroom is installed. Every solver runs in its own
 subprocess so peak RSS is its own.
 
 Conventions: X instances use rounded Euclidean distances (integers); Solomon and
@@ -249,8 +250,18 @@ def worker(solver: str, path: Path, limit: float) -> dict[str, object]:
     sampler = RssSampler()
     inst, _scale = load(path)
     first: float | None
-    if solver in BACKEND_OF:
-        sol: VrpSolution = solve(inst, time_limit_s=limit, backend=BACKEND_OF[solver])
+    if solver == "pyvrp":
+        # "PyVRP alone": PyVRP as published (its own parameters, one process, the whole limit),
+        # the reference the station's default has to beat.
+        import pyvrp
+
+        from station.planning.pyvrp_solver import solve_pyvrp
+
+        sol: VrpSolution = solve_pyvrp(inst, time_limit_s=limit, seed=1, stall=False, params=pyvrp.SolveParams())
+        feasible = bool(sol.routes) and not sol.dropped
+        cost, first = (float(sol.cost) if feasible else None), sol.first_feasible_s
+    elif solver in BACKEND_OF:
+        sol = solve(inst, time_limit_s=limit, backend=BACKEND_OF[solver])
         feasible = bool(sol.routes) and not sol.dropped
         cost, first = (float(sol.cost) if feasible else None), sol.first_feasible_s
     else:
