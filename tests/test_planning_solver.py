@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from functools import cache
 from pathlib import Path
 
@@ -138,6 +139,39 @@ def test_every_backend_keeps_locks_whatever_the_time(backend: str, time_limit_s:
         assert node in sol.routes[vehicle]
     assert not sol.violations
     assert progress and progress[-1][1] == sol.cost
+
+
+@pytest.mark.parametrize(
+    ("idle_ticks", "free"),
+    [(200, True), (150, True), (100, False), (0, False)],
+    ids=["both-idle", "one-and-a-half-idle", "one-core-busy", "both-busy"],
+)
+def test_second_core_free_measures_idle_cores_now(monkeypatch: pytest.MonkeyPatch, idle_ticks: int, free: bool) -> None:
+    # Two cores, 200 ticks of CPU time in the window; the load average says "busy" throughout,
+    # as it does for a minute after a plan: the measurement now decides, not the past.
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 2.0, 2.0))
+    samples = iter([[1000, 0, 0, 5000, 0, 0, 0], [1000 + 200 - idle_ticks, 0, 0, 5000 + idle_ticks, 0, 0, 0]])
+    monkeypatch.setattr(search, "_cpu_times", lambda: next(samples))
+    assert search.second_core_free(window_s=0) is free
+
+
+def test_second_core_free_without_proc_stat_reads_the_load_average(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing() -> list[int]:
+        raise OSError("no /proc/stat")
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(search, "_cpu_times", missing)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert search.second_core_free(window_s=0) is True
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.8, 1.8, 1.8))
+    assert search.second_core_free(window_s=0) is False
+
+
+def test_one_core_never_runs_a_second_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert search.second_core_free(window_s=0) is False
 
 
 def test_two_seeds_on_two_cores_keep_locks_and_report_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:

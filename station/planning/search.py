@@ -3,7 +3,7 @@
 This is the one entry point both the city day and the benchmark call (``solve``). Backends:
 
 - ``"auto"`` (the default): PyVRP, on both cores (``seeds.py``) when the day is big enough to pay
-  for a second process and a second core is free (``second_core_free``), else one search.
+  for a second process and a second core is idle (``second_core_free``), else one search.
 - ``"pyvrp"``: one PyVRP search in this process.
 - ``"ortools"``: OR-Tools; one model when small, sectors on two cores when large (``decompose``).
 
@@ -33,16 +33,41 @@ BACKENDS = ("auto", "pyvrp", "ortools")
 TWO_SEEDS_MIN = 60
 
 
-def second_core_free() -> bool:
+def second_core_free(window_s: float = 0.1) -> bool:
     """True when a second search would get a core of its own rather than halve the first one's.
 
-    Measured on the shared 2-core bench machine (load 10, Linux autogroup: CPU is shared per
-    session, not per process): two seeds in two processes were worse than one search on all six
-    held-out X instances measured (docs/planning.md), as each got half the CPU. On a station Pi
-    the planner has its cores to itself and the load stays low.
+    Measured on the shared 2-core bench machine (Linux autogroup: CPU is shared per session, not
+    per process): when others kept both cores busy, two seeds in two processes were worse than one
+    search on all six held-out X instances measured (docs/planning.md), as each got half the CPU.
+    So the cores' idle time is measured over ``window_s`` now: a core and a half idle (this
+    process is waiting here, so on a quiet machine every core is). The load average was used
+    first and was wrong both ways: it trails the CPU by a minute, so a day planned right after
+    another one (or after a benchmark's previous instance) saw its own past load and ran one
+    search on a free machine. Without ``/proc/stat`` (not Linux) the load average stands in.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cores >= 2 and os.getloadavg()[0] <= cores - 1
+    if cores < 2:
+        return False
+    try:
+        before = _cpu_times()
+        time.sleep(window_s)
+        after = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return os.getloadavg()[0] <= cores - 1
+    total = sum(after) - sum(before)
+    idle = (after[3] + after[4]) - (before[3] + before[4])  # idle + iowait
+    if total <= 0:
+        return True
+    # /proc/stat counts every online core; scale to the ones this process may use.
+    idle_cores = idle / total * (os.cpu_count() or cores)
+    return idle_cores >= 1.5
+
+
+def _cpu_times() -> list[int]:
+    """The machine's CPU time so far, by kind (``cpu`` line of ``/proc/stat``, in ticks)."""
+    with open("/proc/stat") as f:
+        first = f.readline().split()
+    return [int(x) for x in first[1:8]]
 
 
 def solve(
