@@ -44,12 +44,12 @@ STALL_MIN_S = 0.5
 
 # PyVRP's defaults (a late-acceptance history of 300 iterations, 50 neighbours per client) suit
 # its published runs of 2.4 s per client; the station gives a day of 1,000 stops 30 s, about ten
-# iterations per client. Measured at 30 s on one core over eight X instances of 284-957 customers
-# kept for tuning (neither ../shared's nor the held-out ones that docs/planning.md reports): mean /
-# worst gap to the best known 1.63 / 2.46 % with the defaults, 1.02 / 1.79 % with a history of
-# 50, 1.26 / 1.76 % with 30 neighbours, 0.79 / 1.49 % with both. A shorter history accepts fewer
-# worse plans, so a short search climbs instead of wandering; fewer neighbours make each local
-# search cheaper, so there are more of them.
+# iterations per client. Measured at 30 s on one core over eight X instances of 284-957
+# customers kept for tuning (bench/data/routing/cvrp-tuning, none of those docs/planning.md
+# reports): mean / worst gap to the best known 1.63 / 2.46 % with the defaults, 1.02 / 1.79 %
+# with a history of 50, 1.26 / 1.76 % with 30 neighbours, 0.79 / 1.49 % with both. A shorter
+# history accepts fewer worse plans, so a short search climbs instead of wandering; fewer
+# neighbours make each local search cheaper, so there are more of them.
 HISTORY_LENGTH = 50
 NEIGHBOURS = 30
 
