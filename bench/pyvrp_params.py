@@ -38,15 +38,10 @@ SETS: dict[str, tuple[int, int]] = {
 
 def run_one(name: str, path: Path, limit: float, seed: int) -> dict[str, Any]:
     import pyvrp
-    from pyvrp.search import NeighbourhoodParams
 
-    from station.planning.pyvrp_solver import Translation
+    from station.planning.pyvrp_solver import Translation, search_params
 
-    history, neighbours = SETS[name]
-    params = pyvrp.SolveParams(
-        ils=pyvrp.IteratedLocalSearchParams(history_length=history),
-        neighbourhood=NeighbourhoodParams(num_neighbours=neighbours),
-    )
+    params = search_params(*SETS[name])
     inst, scale = load(path)
     data = Translation(inst).data
     t0 = time.monotonic()

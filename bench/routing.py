@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from station.planning.instance import Load, VrpInstance, VrpSolution  # noqa: E402
+from station.planning.instance import Load, VrpInstance  # noqa: E402
 from station.planning.search import solve  # noqa: E402
 
 # The published instances and their best-known costs, vendored (bench/data/routing/SOURCE.md).
@@ -249,7 +249,9 @@ BACKEND_OF = {"default": "auto", "ortools": "ortools", "pyvrp": "pyvrp"}
 def worker(solver: str, path: Path, limit: float) -> dict[str, object]:
     sampler = RssSampler()
     inst, _scale = load(path)
-    first: float | None
+    if solver not in BACKEND_OF:
+        vroom_cost, vroom_s = run_vroom(inst, limit)
+        return {"cost": vroom_cost, "first": vroom_s, "rss": sampler.stop()}
     if solver == "pyvrp":
         # "PyVRP alone": PyVRP as published (its own parameters, one process, the whole limit),
         # the reference the station's default has to beat.
@@ -257,16 +259,12 @@ def worker(solver: str, path: Path, limit: float) -> dict[str, object]:
 
         from station.planning.pyvrp_solver import solve_pyvrp
 
-        sol: VrpSolution = solve_pyvrp(inst, time_limit_s=limit, seed=1, stall=False, params=pyvrp.SolveParams())
-        feasible = bool(sol.routes) and not sol.dropped
-        cost, first = (float(sol.cost) if feasible else None), sol.first_feasible_s
-    elif solver in BACKEND_OF:
-        sol = solve(inst, time_limit_s=limit, backend=BACKEND_OF[solver])
-        feasible = bool(sol.routes) and not sol.dropped
-        cost, first = (float(sol.cost) if feasible else None), sol.first_feasible_s
+        sol = solve_pyvrp(inst, time_limit_s=limit, seed=1, stall=False, params=pyvrp.SolveParams())
     else:
-        cost, first = run_vroom(inst, limit)
-    return {"cost": cost, "first": first, "rss": sampler.stop()}
+        sol = solve(inst, time_limit_s=limit, backend=BACKEND_OF[solver])
+    feasible = bool(sol.routes) and not sol.dropped
+    cost = float(sol.cost) if feasible else None
+    return {"cost": cost, "first": sol.first_feasible_s, "rss": sampler.stop()}
 
 
 def city_worker(parcels: int, vans: int, limit: float, backend: str) -> dict[str, object]:

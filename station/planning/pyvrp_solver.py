@@ -201,14 +201,17 @@ class Translation:
         return routes
 
 
-def search_params() -> Any:
-    """PyVRP's ``SolveParams`` for the station's short searches (see ``HISTORY_LENGTH``)."""
+def search_params(history: int = HISTORY_LENGTH, neighbours: int = NEIGHBOURS) -> Any:
+    """PyVRP's ``SolveParams`` for the station's short searches (see ``HISTORY_LENGTH``).
+
+    The arguments are for ``bench/pyvrp_params.py``, which compares other values.
+    """
     from pyvrp import IteratedLocalSearchParams, SolveParams
     from pyvrp.search import NeighbourhoodParams
 
     return SolveParams(
-        ils=IteratedLocalSearchParams(history_length=HISTORY_LENGTH),
-        neighbourhood=NeighbourhoodParams(num_neighbours=NEIGHBOURS),
+        ils=IteratedLocalSearchParams(history_length=history),
+        neighbourhood=NeighbourhoodParams(num_neighbours=neighbours),
     )
 
 

@@ -58,7 +58,7 @@ def second_core_free(window_s: float = 0.1) -> bool:
     idle = (after[3] + after[4]) - (before[3] + before[4])  # idle + iowait
     if total <= 0:
         return True
-    # /proc/stat counts every online core; scale to the ones this process may use.
+    # The ``cpu`` line sums every online core: the idle share times their number is idle cores.
     idle_cores = idle / total * (os.cpu_count() or cores)
     return idle_cores >= 1.5
 
