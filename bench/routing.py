@@ -267,6 +267,37 @@ def worker(solver: str, path: Path, limit: float) -> dict[str, object]:
     return {"cost": cost, "first": sol.first_feasible_s, "rss": sampler.stop()}
 
 
+# The machine's speed at the time of a run: a fixed PyVRP search (one instance, one seed, a fixed
+# number of iterations, so the same work every time), timed. The bench machine is a VM whose speed
+# moves with its host's load; two runs of the table are comparable only at a similar speed.
+SPEED_INSTANCE = Path(__file__).resolve().parent / "data" / "routing" / "cvrp" / "X-n502-k39.vrp"
+SPEED_ITERATIONS = 3_000
+
+
+def speed_worker() -> dict[str, object]:
+    import pyvrp
+    from pyvrp.stop import MaxIterations
+
+    from station.planning.pyvrp_solver import Translation, search_params
+
+    inst, _scale = load(SPEED_INSTANCE)
+    data = Translation(inst).data
+    t0 = time.perf_counter()
+    pyvrp.solve(data, stop=MaxIterations(SPEED_ITERATIONS), seed=1, collect_stats=False, params=search_params())
+    return {"seconds": time.perf_counter() - t0}
+
+
+def machine_speed() -> str:
+    res = run_sub(["--worker", "speed", "-"], 300)
+    if "error" in res:
+        return f"machine speed: not measured ({res['error']})"
+    seconds = float(res["seconds"])  # type: ignore[arg-type]
+    return (
+        f"machine speed: {SPEED_ITERATIONS:,} PyVRP iterations on {SPEED_INSTANCE.stem} in {seconds:.2f} s"
+        f" ({SPEED_ITERATIONS / seconds:,.0f} per second)"
+    )
+
+
 def city_worker(parcels: int, vans: int, limit: float, backend: str) -> dict[str, object]:
     from station.planning import PlanningProblem, PlanningSettings, plan_day
     from station.planning.synthetic import synthetic_day
@@ -450,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
             res = city_worker(int(what), args.vans, args.time_limit, args.backend)
         elif solver == "insert":
             res = insert_worker(int(what), args.vans, args.time_limit, args.insert)
+        elif solver == "speed":
+            res = speed_worker()
         else:
             res = worker(solver, Path(what), args.time_limit)
         print(json.dumps(res))
@@ -461,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     solvers = [args.only] if args.only else [*BACKEND_OF, *(["vroom"] if _vroom_installed() else [])]
     head = f"{'instance':<13} {'BKS':>9} | " + " | ".join(f"{s:<38}" for s in solvers)
     print(f"time limit {args.time_limit:g} s; columns: cost, gap, time to first feasible, peak RSS (all processes)")
+    print(machine_speed(), flush=True)
     print(head)
     gaps: dict[str, list[float]] = {s: [] for s in solvers}
     for path in args.instances:
@@ -478,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{label:<13} {'':>9} | "
             + " | ".join(f"{(agg(g) if g else float('nan')):>19.2f} %{'':17}" for g in gaps.values())
         )
+    print(machine_speed())
     return 0
 
 
