@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import station.planning.search as search
 from station.model import Hub, Parcel, Van
 from station.planning import PlanningProblem, PlanningSettings, plan_day
 from station.planning.instance import Load, VrpInstance, VrpSolution, route_cost
+from station.planning.pyvrp_solver import STALL_ITERATIONS, Criterion
 from station.planning.search import solve
 
 pytestmark = pytest.mark.slow  # runs the planning solver
@@ -213,3 +215,37 @@ def test_road_matrix_file_replaces_the_estimate(tmp_path: Path) -> None:
     settings = PlanningSettings(matrix_file=str(path))
     plan = plan_day(PlanningProblem(hub, (Van("V1", 1, 5),), (a, b), settings=settings), time_limit_s=0.5)
     assert plan.routes[0].km == pytest.approx(16.0)  # 5 + 4 + 7 from the file, either direction
+
+
+def _stops_at(own: Callable[[int], float], elsewhere: Callable[[int], float] | None) -> int | None:
+    """The iteration at which the stall rule ends a search (1 ms each on its clock), if within 5,000."""
+    i = 0
+    criterion = Criterion(
+        600,
+        None,
+        None,
+        clients=10,
+        best_elsewhere=None if elsewhere is None else lambda: elsewhere(i),
+        clock=lambda: i * 0.001,
+    )
+    for i in range(1, 5001):  # noqa: B007 (the lambdas above read i)
+        if criterion(own(i)):
+            return i
+    return None
+
+
+def test_a_search_polishing_the_worse_plan_stops_when_the_better_one_stalls() -> None:
+    # This search improves its own plan at every iteration, but it stays worse than the other
+    # search's, which never moves: the day is done after the stall, not at the limit.
+    stopped = _stops_at(lambda i: 200 - i * 0.01, lambda _i: 100)
+    assert stopped is not None and stopped >= STALL_ITERATIONS
+
+
+def test_a_search_goes_on_while_the_other_one_improves() -> None:
+    assert _stops_at(lambda _i: 150, lambda i: 100 - i * 0.01) is None
+
+
+def test_a_single_search_stalls_on_its_own_best() -> None:
+    assert _stops_at(lambda i: 200 - i * 0.01, None) is None
+    stopped = _stops_at(lambda _i: 150, None)
+    assert stopped is not None and stopped >= STALL_ITERATIONS

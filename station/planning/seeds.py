@@ -3,8 +3,10 @@
 PyVRP's search is single-threaded, and two runs that differ only in their seed end on different
 local optima; keeping the better one is the cheapest use of the second core (the plan a lead gets
 is the better of two). The worker reports each improvement on a queue, so the progress the
-station shows is the best of both; it stops with the parent's stop button, its own time limit or
-when it no longer improves, like the search in this process.
+station shows is the best of both. The search in this process decides when the day is done: at
+the time limit, the stop button, or when neither search has improved the better plan for a while
+(the stall rule of ``pyvrp_solver``, on the best of both); then the worker is told to stop. The
+worker also stops by itself at the limit or when its own search stalls.
 """
 
 from __future__ import annotations
@@ -87,21 +89,18 @@ def solve_two_seeds(
         seed=1,
         on_improve=lambda _s, cost: report(cost),
         should_stop=here_stop,
+        best_elsewhere=lambda: state["best"],
     )
-    if should_stop is not None and should_stop():
-        stop.set()
-    # The worker obeys the same deadline; wait for it, but never much past the limit.
-    deadline = t0 + time_limit_s + 5.0
+    # This search ended at the limit, by the stop button, or because neither search improves the
+    # day's best any more: the worker's search is done too. Its answer is awaited, never much
+    # past the limit.
+    stop.set()
+    deadline = time.monotonic() + 5.0
     while state["result"] is None and time.monotonic() < deadline:
         drain(block_s=0.1)
         if state["result"] is None and not worker.is_alive():
             drain()
             break
-        if should_stop is not None and should_stop():
-            stop.set()
-    if state["result"] is None:
-        stop.set()
-        drain(block_s=2.0)
     worker.join(timeout=2)
     if worker.is_alive():
         worker.terminate()
