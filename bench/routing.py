@@ -6,7 +6,8 @@ day builds, and solves it with ``station.planning.search.solve`` (the code ``pla
 Columns side by side: the station's default (``auto``: PyVRP on both cores, repaired), OR-Tools
 alone, PyVRP alone (PyVRP's own parameters, one process; on ``--city`` days the station's
 ``backend = "pyvrp"``), and VROOM when pyvroom is installed. Every solver runs in its own
-subprocess so peak RSS is its own.
+subprocess so peak RSS is its own. Before and after the table a timed, fixed PyVRP search prints the
+machine's speed (the bench VM's speed moves with its host's load).
 
 Conventions: X instances use rounded Euclidean distances (integers); Solomon and
 Gehring-Homberger use distances truncated to one decimal (solved in tenths), distance only, with

@@ -273,6 +273,6 @@ def solve_pyvrp(
         dropped=dropped,
         cost=route_cost(inst, routes, dropped) if routes else -1,
         first_feasible_s=criterion.first,
-        seconds=time.monotonic() - criterion.t0,
+        seconds=criterion.clock() - criterion.t0,
         backend="pyvrp",
     )
